@@ -1,0 +1,99 @@
+# socklab - every entry point of the lab.
+#
+#   make            build every lesson program (lessons/ and solutions/)
+#   make lab        build and start the lab REPL
+#   make check      grade lessons/ (LESSON=NN for one, LAB_IMPL=solutions)
+#   make grade      grade a class: SUBMISSIONS=DIR, one folder per student
+#   make test       the project's own test (what CI runs)
+#   make doctor     say what is missing and why;  make setup  installs it
+#   make dist       the student hand-out tarball
+#   make clean      remove build/
+#
+# Everything generated goes under build/.
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+
+# ---------------------------------------------------------------- settings
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+LAB_CFLAGS := -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L
+LDLIBS += -pthread
+ifeq ($(SANITIZE),1)
+LAB_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all \
+              -fno-omit-frame-pointer
+endif
+
+BUILD ?= build
+LAB_IMPL ?= lessons
+LESSONS_SRC ?= lessons
+
+# Lessons are the folders lessons/NN-slug; nothing lists them by hand.
+LESSON_DIRS := $(sort $(wildcard lessons/[0-9][0-9]-*))
+PROGRAMS := $(foreach d,$(LESSON_DIRS),$(patsubst %.c,%,$(wildcard $(d)/*.c)))
+SOLUTION_PROGRAMS := $(patsubst %.c,%,$(wildcard solutions/[0-9][0-9]-*/*.c))
+TARGETS := $(addprefix $(BUILD)/,$(PROGRAMS) $(SOLUTION_PROGRAMS))
+
+GRADE := python3 tests/grader/grade.py
+export LAB_ROOT := $(CURDIR)
+
+.PHONY: all lab check grade test doctor setup dist clean
+
+# ---------------------------------------------------------------- lesson programs
+
+all: $(TARGETS)
+
+# One C file is one program. LESSONS_SRC lets the grader build a student's
+# lessons/ tree from elsewhere into its own BUILD folder.
+$(BUILD)/lessons/%: $(LESSONS_SRC)/%.c
+	@mkdir -p $(@D)
+	$(CC) $(LAB_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/solutions/%: solutions/%.c
+	@mkdir -p $(@D)
+	$(CC) $(LAB_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LDFLAGS) $(LDLIBS)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---------------------------------------------------------------- grading
+
+# A lesson that does not compile fails its own steps; the grader builds each
+# program separately, so check does not depend on all.
+check: setup-quiet
+	$(GRADE) check --impl $(LAB_IMPL) $(if $(LESSON),--lesson $(LESSON))
+
+grade: setup-quiet
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=DIR" >&2; exit 2; }
+	$(GRADE) class $(SUBMISSIONS)
+
+# ---------------------------------------------------------------- the project's own test
+
+# Every step passes on solutions/ and fails on the untouched skeletons, and
+# the harness, grader and REPL pass their own tests.
+test: setup-quiet
+	python3 -m unittest discover -s tests/harness -p 'test_*.py'
+	$(GRADE) check --impl solutions --expect pass
+	$(GRADE) check --impl lessons --expect fail --reports $(BUILD)/reports/skeletons
+	@if compgen -G 'tests/grader/*.bats' >/dev/null; then \
+	    echo "bats tests/grader"; timeout 900 bats tests/grader; fi
+	@if compgen -G 'tests/lab/*.bats' >/dev/null; then \
+	    $(MAKE) --no-print-directory lab-build && \
+	    echo "bats tests/lab" && timeout 900 bats tests/lab; fi
+
+# ---------------------------------------------------------------- set-up
+
+doctor:
+	@tests/lib/setup doctor
+
+setup:
+	@tests/lib/setup install
+
+.PHONY: setup-quiet
+setup-quiet:
+	@tests/lib/setup quiet
+
+# ---------------------------------------------------------------- housekeeping
+
+clean:
+	rm -rf $(BUILD)
