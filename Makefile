@@ -56,6 +56,24 @@ $(BUILD)/solutions/%: solutions/%.c
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
+# ---------------------------------------------------------------- the lab REPL
+
+LAB_SOURCES := $(wildcard lab/*.c)
+LAB_OBJECTS := $(patsubst %.c,$(BUILD)/%.o,$(LAB_SOURCES))
+
+$(BUILD)/lab/%.o: lab/%.c
+	@mkdir -p $(@D)
+	$(CC) $(LAB_CFLAGS) -D_DEFAULT_SOURCE $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/lab/lab: $(LAB_OBJECTS)
+	$(CC) $(LAB_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lreadline
+
+.PHONY: lab-build
+lab-build: $(BUILD)/lab/lab
+
+lab: setup-quiet lab-build
+	@$(BUILD)/lab/lab
+
 # ---------------------------------------------------------------- grading
 
 # A lesson that does not compile fails its own steps; the grader builds each

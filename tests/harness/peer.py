@@ -61,7 +61,7 @@ def main(argv):
     except peerlib.Mismatch as e:
         peerlib.say("%s: %s" % (func.peer_name, e))
         return 1
-    except BrokenPipeError:
+    except (BrokenPipeError, ConnectionResetError):
         peerlib.say("%s: the other side closed the connection while we were "
                     "still sending" % func.peer_name)
         return 1

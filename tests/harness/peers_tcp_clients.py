@@ -80,8 +80,13 @@ def byte_sender(args, deadline):
     msg = unescape(args.message)
     sock = connect(args.host, args.port, deadline)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    for b in msg:
-        sock.sendall(bytes([b]))
+    for i, b in enumerate(msg):
+        try:
+            sock.sendall(bytes([b]))
+        except OSError as e:
+            raise Mismatch("sending %s one byte at a time, the server closed "
+                           "the connection after %d bytes (%s)" % (
+                               escape(msg), i, e.strerror))
         time.sleep(args.gap)  # pacing, not synchronisation: each byte alone
     expect_echo(sock, msg, deadline, "sent one byte at a time: ")
     finish(sock, args, deadline, "")
