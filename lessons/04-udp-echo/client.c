@@ -1,0 +1,214 @@
+/*
+ * client.c - lesson 04: a UDP echo client (your work).
+ *
+ * It sends one datagram to HOST:PORT, waits for the reply at most
+ * --timeout seconds, prints it and exits 0; with no reply in time it says
+ * "timed out" and exits 1. The datagram is the words on the command line
+ * joined by spaces, or one line of standard input, without a newline: a
+ * datagram is a message by itself. The reply is printed with a newline
+ * after it. This is seed 000's udp_client.
+ *
+ * Fill in the TODOs in the order of lessons/04-udp-echo/README.md.
+ *
+ * usage: client [--timeout SECONDS] [HOST [PORT]] [MESSAGE...]
+ *        default 127.0.0.1 9999, timeout 3 s
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#define DEFAULT_HOST "127.0.0.1"
+#define DEFAULT_PORT 9999
+#define DEFAULT_TIMEOUT 3.0 /* seconds */
+#define MAX_MESSAGE 65507   /* the most one IPv4 UDP datagram carries */
+#define BUF_SIZE 65535
+#define USAGE "usage: client [--timeout SECONDS] [HOST [PORT]] [MESSAGE...]\n"
+
+static const char *host = DEFAULT_HOST; /* for error messages */
+static unsigned port = DEFAULT_PORT;
+static double timeout = DEFAULT_TIMEOUT; /* seconds to wait for the reply */
+
+/* Print "client: WHAT HOST:PORT: reason" for the current errno. */
+static void report(const char *what) {
+    fprintf(stderr, "client: %s %s:%u: %s\n", what, host, port,
+            strerror(errno));
+}
+
+/* Is s a whole number (so it is a PORT, not the message)? */
+static int is_number(const char *s) {
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s))
+            return 0;
+    return 1;
+}
+
+/* Read "--timeout SECONDS" at argv[*i] if it is there; returns 0, or -1
+   after printing why the value is bad. */
+static int parse_timeout(int argc, char **argv, int *i) {
+    if (*i >= argc || strcmp(argv[*i], "--timeout") != 0)
+        return 0;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "client: --timeout needs a number of seconds\n");
+        return -1;
+    }
+    char *end;
+    errno = 0;
+    double s = strtod(argv[*i + 1], &end);
+    /* !(s > 0) also rejects NaN. */
+    if (errno || *end || end == argv[*i + 1] || !(s > 0) || s > 86400) {
+        fprintf(stderr, "client: bad timeout '%s' (seconds, more than 0)\n",
+                argv[*i + 1]);
+        return -1;
+    }
+    timeout = s;
+    *i += 2;
+    return 0;
+}
+
+/* Fill addr from the options, HOST and PORT; returns the index of the
+   first message word, or -1 after printing usage. */
+static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
+    int i = 1;
+    if (parse_timeout(argc, argv, &i) < 0)
+        goto usage;
+    if (i < argc && argv[i][0] == '-' && strcmp(argv[i], "-") != 0)
+        goto usage;
+    if (i < argc)
+        host = argv[i++];
+    if (i < argc && is_number(argv[i])) {
+        long n = strtol(argv[i++], NULL, 10);
+        if (n < 1 || n > 65535) {
+            fprintf(stderr, "client: bad port '%s' (1-65535)\n", argv[i - 1]);
+            goto usage;
+        }
+        port = (unsigned)n;
+    }
+    memset(addr, 0, sizeof *addr);
+    addr->sin_family = AF_INET;
+    addr->sin_port = htons((uint16_t)port);
+    /* Simplification: numeric IPv4 only, plus "localhost" as 127.0.0.1. */
+    if (strcmp(host, "localhost") == 0)
+        host = "127.0.0.1";
+    if (inet_pton(AF_INET, host, &addr->sin_addr) != 1) {
+        fprintf(stderr, "client: bad address '%s' (use an IPv4 address "
+                        "such as 127.0.0.1)\n", host);
+        goto usage;
+    }
+    return i;
+usage:
+    fputs(USAGE, stderr);
+    return -1;
+}
+
+/* Build the datagram: the words joined by spaces, or one line of stdin
+   without its newline; returns its length, or -1 if there is none. */
+static ssize_t make_message(char *buf, size_t size, int argc, char **argv,
+                            int first) {
+    size_t len = 0;
+    if (first >= argc) {
+        if (!fgets(buf, (int)size, stdin))
+            return -1;
+        len = strlen(buf);
+        if (len > 0 && buf[len - 1] == '\n')
+            buf[--len] = '\0';
+        return (ssize_t)len;
+    }
+    for (int i = first; i < argc; i++) {
+        int n = snprintf(buf + len, size - len, "%s%s", i > first ? " " : "",
+                         argv[i]);
+        if (n < 0 || (size_t)n >= size - len)
+            return -1;
+        len += (size_t)n;
+    }
+    return (ssize_t)len;
+}
+
+/* Make recvfrom() on fd give up after timeout seconds; returns 0 or -1. */
+static int set_timeout(int fd) {
+    /* TODO(step 9): fill a struct timeval with timeout (seconds, a
+       double: whole seconds in tv_sec, the rest in tv_usec; all zeros
+       would mean "wait for ever") and setsockopt(fd, SOL_SOCKET,
+       SO_RCVTIMEO, ...). On -1, report("setsockopt") and return -1. */
+    (void)fd;
+    return 0; /* until then, recvfrom() waits for ever */
+}
+
+/* Did the datagram come from the server's address and port? */
+static int from_server(const struct sockaddr_in *from,
+                       const struct sockaddr_in *server) {
+    /* TODO(step 10): compare the addresses (sin_addr.s_addr) and the
+       ports (sin_port); both are in network byte order on both sides. */
+    (void)from;
+    (void)server;
+    return 1; /* until then, any datagram counts as the reply */
+}
+
+/* Wait for the server's reply, skipping datagrams from anyone else;
+   returns its length, or -1 on error or timeout. */
+static ssize_t recv_reply(int fd, const struct sockaddr_in *server, char *buf,
+                          size_t size) {
+    /* TODO(step 8): recvfrom() one datagram into buf, with a struct
+       sockaddr_in for its sender and a socklen_t holding its size; retry
+       on EINTR; on another error report("recvfrom") and return -1; else
+       return its length.
+       TODO(step 9): recvfrom() failing with EAGAIN or EWOULDBLOCK means
+       the timeout passed: print "client: recvfrom HOST:PORT: timed out"
+       and return -1.
+       TODO(step 10): in a loop: when !from_server(&from, server), that
+       datagram is someone else's: say so on stderr and wait again. */
+    (void)fd;
+    (void)server;
+    (void)buf;
+    (void)size;
+    (void)from_server; /* yours in step 10, above */
+    errno = ENOSYS;
+    report("recvfrom");
+    return -1;
+}
+
+/* Send the datagram to the server and print its reply; returns 0 or -1. */
+static int exchange(const struct sockaddr_in *server, const char *msg,
+                    size_t len) {
+    static char buf[BUF_SIZE];
+    /* TODO(step 8): socket(AF_INET, SOCK_DGRAM, 0) (report("socket") on
+       -1); set_timeout(fd); sendto() the len bytes of msg to server
+       (report("sendto") on -1); n = recv_reply(fd, server, buf, sizeof buf)
+       and, when n >= 0, fwrite() those n bytes and a newline to stdout and
+       flush. No connect(): sendto() names the server each time. Close the
+       socket on every path and return 0 only when the reply was printed. */
+    (void)server;
+    (void)msg;
+    (void)len;
+    (void)buf;
+    (void)set_timeout; /* yours in step 9, above */
+    (void)recv_reply;  /* yours in step 8, above */
+    errno = ENOSYS;
+    report("socket");
+    return -1;
+}
+
+int main(int argc, char **argv) {
+    struct sockaddr_in server;
+    int first = parse_args(argc, argv, &server);
+    if (first < 0)
+        return 2;
+    static char msg[MAX_MESSAGE + 2]; /* + the newline and '\0' of fgets */
+    ssize_t len = make_message(msg, sizeof msg, argc, argv, first);
+    if (len < 0 || len > MAX_MESSAGE) {
+        fprintf(stderr, "client: no message (give one, or a line on stdin; "
+                        "at most %d bytes)\n", MAX_MESSAGE);
+        return 2;
+    }
+    return exchange(&server, msg, (size_t)len) == 0 ? 0 : 1;
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env bats
+# Lesson 05: timeouts. One @test per step of lessons/05-timeouts/README.md.
+# The client meets the servers of tests/harness/peers_timeouts.py that make
+# it wait; the server meets the idle-check peer; step 4 puts them together.
+# Each step also checks the behaviour a timeout must not break (a prompt
+# or slow server, an active client), so that a program without timeouts
+# fails every step and one that times out too eagerly fails too.
+
+setup() {
+    load 'lib/common'
+    lab_setup
+}
+
+teardown() {
+    lab_teardown
+}
+
+# Wait up to $2 seconds for a line of the server's stdout matching the
+# extended regex $1; fail with the usual causes $3 when none comes.
+wait_server_line() {
+    local end=$((${EPOCHREALTIME//[!0-9]/} + $2 * 1000000))
+    while :; do
+        grep -Eq -- "$1" "$LAB_TMP/server.out" && return 0
+        [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ] || break
+        sleep 0.02 # polling for the line, with a deadline
+    done
+    lab_fail "the server printed no line matching: $1
+  its last lines of output: $(tail -n 4 "$LAB_TMP/server.out" | paste -sd'|' -)" "$3"
+}
+
+@test "step 1: with --timeout, the client waits for a slow echo but gives up on a silent server" {
+    LAB_CALL_TIMEOUT=2 # a client without a timeout is stopped here
+    start_peer_server echo-server
+    run_client --timeout 1 127.0.0.1 "$PEER_PORT" prompt
+    expect_client_status 0
+    expect_client_stdout 'prompt\n'
+    start_peer_server slow-server --delay 0.5
+    run_client_timed --timeout 1.5 127.0.0.1 "$PEER_PORT" slow but in time
+    expect_client_status 0 "a reply that comes before the timeout is not a timeout: wait up to the whole --timeout"
+    expect_client_stdout 'slow but in time\n'
+    start_peer_server silent-server
+    run_client_timed --timeout 1 127.0.0.1 "$PEER_PORT" anyone there
+    expect_client_status 1 \
+        "before each recv(), poll() the socket for POLLIN with the timeout in milliseconds; poll() returning 0 means the time is up"
+    expect_client_error "^client: recv 127\.0\.0\.1:$PEER_PORT: timed out$" \
+        "print one line, client: recv HOST:PORT: timed out, and return 1"
+    expect_client_elapsed 0.9 1.5 "wait --timeout seconds for the echo, no less and not much more"
+}
+
+@test "step 2: with --timeout, the client's connect gives up on a full accept backlog" {
+    LAB_CALL_TIMEOUT=2 # a blocking connect waits here for minutes
+    start_peer_server backlog-full
+    run_client_timed --timeout 1 127.0.0.1 "$PEER_PORT" hello
+    expect_client_status 1 \
+        "set O_NONBLOCK with fcntl(), connect() (it fails with EINPROGRESS), then poll() for POLLOUT with the timeout; 0 means the time is up"
+    expect_client_error "^client: connect 127\.0\.0\.1:$PEER_PORT: timed out$" \
+        "print one line, client: connect HOST:PORT: timed out, and return 1"
+    expect_client_elapsed 0.9 1.5 "wait --timeout seconds for the connection, no less and not much more"
+    port=$(free_port)
+    run_client --timeout 1 127.0.0.1 "$port" anyone home
+    expect_client_status 1 \
+        "a writable socket means the connect is over, not that it worked: getsockopt(SO_ERROR) says how it ended"
+    expect_client_error "^client: connect 127\.0\.0\.1:$port: Connection refused$" \
+        "when SO_ERROR is not 0, set errno to it and report connect"
+}
+
+@test "step 3: with --idle, the server drops a silent client, never an active one, and serves the rest" {
+    start_server --idle 1 127.0.0.1 0
+    peer_ok --why "set SO_RCVTIMEO to the idle time on each accepted socket; when recv() fails with EAGAIN or EWOULDBLOCK the client was silent that long: print the line, close it, end its thread" \
+        idle-check --idle 1 --report "$LAB_TMP/idle-client"
+    idle_client=$(cat "$LAB_TMP/idle-client")
+    wait_server_line "^dropped idle client ${idle_client//./\\.}$" 2 \
+        "print 'dropped idle client IP:PORT' (the client's address) on stdout, and flush it"
+    expect_server_running "dropping one client must not stop the server"
+}
+
+@test "step 4: end to end, the client gets its echo and hears when the server drops it" {
+    start_server --idle 1 127.0.0.1 0
+    run_client --timeout 2 "$SERVER_HOST" "$SERVER_PORT" end to end
+    expect_client_status 0
+    expect_client_stdout 'end to end\n'
+    # A person types a line, then nothing for longer than --idle, then a
+    # second line, which the server can no longer answer.
+    start_client --timeout 2 "$SERVER_HOST" "$SERVER_PORT"
+    client_type 'first line\n'
+    wait_client_stdout 'first line\n' 3
+    wait_server_line '^dropped idle client 127\.0\.0\.1:[0-9]+$' 3 \
+        "the server, run with --idle 1, should drop the client 1 s after its first line"
+    client_type 'second line\n'
+    wait_client_exit 3 "the connection is closed, so the echo of the second line never comes: recv() returns 0"
+    expect_client_status 1 "say that the server closed the connection and return 1"
+    expect_client_error "^client: .*127\.0\.0\.1:$SERVER_PORT.*(closed the connection|Connection reset by peer|Broken pipe)" \
+        "say in one line that the server closed the connection"
+    expect_client_stdout 'first line\n'
+}
