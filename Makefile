@@ -26,6 +26,15 @@ LAB_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all \
 endif
 
 BUILD ?= build
+# Reports stay where CI looks for them, sanitized or not.
+REPORTS ?= $(BUILD)/reports
+REPORTS := $(REPORTS)
+# Sanitized programs never mix with plain ones: a build folder of their own.
+ifeq ($(SANITIZE),1)
+ifeq ($(origin BUILD),file)
+BUILD := build/sanitize
+endif
+endif
 LAB_IMPL ?= lessons
 LESSONS_SRC ?= lessons
 
@@ -77,27 +86,52 @@ lab: setup-quiet lab-build
 # ---------------------------------------------------------------- grading
 
 # A lesson that does not compile fails its own steps; the grader builds each
-# program separately, so check does not depend on all.
-check: setup-quiet
-	$(GRADE) check --impl $(LAB_IMPL) $(if $(LESSON),--lesson $(LESSON))
+# program separately, so check does not depend on all. SANITIZE=1 builds
+# with ASan+UBSan (into build/sanitize/). docs/instructors.md has it all.
+GRADE_FLAGS = $(if $(LESSON),--lesson $(LESSON)) \
+              $(if $(filter 1,$(SANITIZE)),--sanitize) $(if $(JOBS),--jobs $(JOBS))
 
+check: setup-quiet
+	$(GRADE) check --impl $(LAB_IMPL) --reports $(REPORTS) $(GRADE_FLAGS)
+
+# A class: SUBMISSIONS=DIR holds one folder per student. Builds go to
+# $(BUILD)/grade/STUDENT/, reports to $(REPORTS)/ (grades.csv,
+# grades.json, junit/STUDENT.xml). LESSON=NN, JOBS=N, SANITIZE=1 apply.
 grade: setup-quiet
-	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=DIR" >&2; exit 2; }
-	$(GRADE) class $(SUBMISSIONS)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=DIR [LESSON=NN] [JOBS=N] [SANITIZE=1]" >&2; exit 2; }
+	$(GRADE) class "$(SUBMISSIONS)" --build $(BUILD)/grade \
+	    --reports $(REPORTS) $(GRADE_FLAGS)
+
+# How long a class of 30 takes: all lessons, generated submissions.
+.PHONY: bench-grade
+bench-grade: setup-quiet
+	tests/grader/bench-class $(BUILD)/bench
 
 # ---------------------------------------------------------------- the project's own test
 
 # Every step passes on solutions/ and fails on the untouched skeletons, and
 # the harness, grader and REPL pass their own tests.
 test: setup-quiet
+	@test -d solutions || { echo "make test: there is no solutions/ here: this is the student hand-out. make test is the project's own test and needs the reference solutions; grade your work with make check" >&2; exit 2; }
 	python3 -m unittest discover -s tests/harness -p 'test_*.py'
 	$(GRADE) check --impl solutions --expect pass
 	$(GRADE) check --impl lessons --expect fail --reports $(BUILD)/reports/skeletons
-	@if compgen -G 'tests/grader/*.bats' >/dev/null; then \
-	    echo "bats tests/grader"; timeout 900 bats tests/grader; fi
+	@rc=0; for f in tests/grader/*.bats; do [ -e "$$f" ] || continue; \
+	    echo "bats $$f"; timeout 600 bats "$$f" || rc=1; done; exit $$rc
 	@if compgen -G 'tests/lab/*.bats' >/dev/null; then \
 	    $(MAKE) --no-print-directory lab-build && \
 	    echo "bats tests/lab" && timeout 900 bats tests/lab; fi
+	@if compgen -G 'tests/lab/test_*.py' >/dev/null; then \
+	    $(MAKE) --no-print-directory lab-build && \
+	    echo "python3 -m unittest discover -s tests/lab (the REPL on a pseudo-terminal)" && \
+	    timeout 600 python3 -m unittest discover -s tests/lab -p 'test_*.py'; fi
+
+# ---------------------------------------------------------------- the hand-out
+
+# The student hand-out, $(BUILD)/dist/socklab-student.tar.gz: the files git
+# tracks minus solutions/ and the grader's self-tests (tests/grader/make-dist).
+dist:
+	tests/grader/make-dist $(BUILD)/dist
 
 # ---------------------------------------------------------------- set-up
 

@@ -15,8 +15,12 @@
 #   LAB_IMPL=lessons|solutions   which programs to test (default lessons)
 #   LAB_BIN_DIR=DIR              where they are built (default build/LAB_IMPL)
 #   LAB_SANDBOX_UID=N            when root, run student programs as this uid
+#                                (default: a free one, locked in /run/socklab;
+#                                off: as root, with the limits only)
 #   LAB_LIMIT_NPROC, LAB_LIMIT_CPU, LAB_LIMIT_FSIZE, LAB_LIMIT_AS,
 #   LAB_LIMIT_NOFILE             resource limits of student programs
+#   LAB_NICE=N                   their scheduling niceness (default 10)
+#   SANITIZE=1                   programs built with ASan+UBSan: no RLIMIT_AS
 #   LAB_CALL_TIMEOUT=S           bound of one client or peer run (default 5)
 
 bats_load_library bats-support
@@ -38,11 +42,45 @@ lab_setup() {
     LAB_PGIDS=()   # process groups this test started
     LAB_REPRO=()   # commands that reproduce the step by hand
     SERVER_PID='' SERVER_PORT='' SERVER_HOST='' SERVER_STATUS='' CLIENT_CMD=''
+    SERVER_FG_STATUS='' SERVER_TIMED_OUT=''
     STEP=$(sed -n 's/^step \([0-9]*\):.*/\1/p' <<<"$BATS_TEST_DESCRIPTION")
-    if [ "$(id -u)" -eq 0 ]; then
-        LAB_SANDBOX_UID=${LAB_SANDBOX_UID:-$((61000 + $$ % 4000))}
+    # Marks the student programs of this run in their environment: how a
+    # non-root teardown finds the ones that left their process group.
+    LAB_SANDBOX_TAG=${LAB_RUN_TAG:-socklab-$$-$RANDOM}
+    if [ "${LAB_SANDBOX_UID:-}" = off ]; then
+        # grade.py says the uid could not reach the programs (a checkout
+        # under /root): they run as we do, with their limits.
+        LAB_SANDBOX_UID=''
+    elif [ "$(id -u)" -eq 0 ] && [ -z "${LAB_SANDBOX_UID:-}" ]; then
+        lab_pick_sandbox_uid || return 1
     fi
     lab_build_sandbox
+}
+
+# Pick a sandbox uid no account and no process uses, and hold its lock
+# (fd 219, the one grade.py takes too) for as long as this test runs, so
+# two test runs on one machine never share a uid (teardown kills all of it).
+lab_pick_sandbox_uid() {
+    local dir=${LAB_UID_LOCK_DIR:-/run/socklab} base=${LAB_SANDBOX_UID_BASE:-61000}
+    local i uid start=$(((RANDOM * 32768 + RANDOM) % 4000))
+    mkdir -p -m 755 "$dir" 2>/dev/null
+    if [ ! -d "$dir" ] || [ -L "$dir" ] || [ ! -O "$dir" ] ||
+        [ $((0$(stat -c %a "$dir") & 022)) -ne 0 ]; then
+        echo "lab_setup: $dir is not a folder only root can write to" >&2
+        return 1
+    fi
+    for ((i = 0; i < 4000; i++)); do
+        uid=$((base + (start + i) % 4000))
+        getent passwd "$uid" >/dev/null && continue
+        exec 219<>"$dir/$uid.lock" || continue
+        if flock -n 219 && ! pgrep -U "$uid" >/dev/null; then
+            LAB_SANDBOX_UID=$uid
+            return 0
+        fi
+        exec 219>&-
+    done
+    echo "lab_setup: no free sandbox uid in $base-$((base + 3999))" >&2
+    return 1
 }
 
 # End a step: kill every process group and sandboxed process it started,
@@ -54,7 +92,11 @@ lab_teardown() {
     for pgid in "${LAB_PGIDS[@]}"; do
         kill -KILL -- "-$pgid" 2>/dev/null
     done
-    lab_kill_sandbox
+    lab_kill_sandbox || left+=" (sandbox)"
+    lab_sweep_sandbox_files
+    # A program that flooded its output filled these files; the transcript
+    # is printed already, so free the disk now, not at the end of the run.
+    find "$LAB_TMP" -maxdepth 1 -type f -size +1M -delete 2>/dev/null
     for pgid in "${LAB_PGIDS[@]}"; do
         if ! lab_wait_gone "$pgid"; then
             left+=" $pgid"
@@ -67,50 +109,129 @@ lab_teardown() {
 }
 
 # Build LAB_SANDBOX, the command prefix that runs a student program with
-# its own limits and, when we are root, as an unprivileged sandbox uid.
+# its own limits, at a lower priority than the grader, unable to gain
+# privileges (no setuid), marked with LAB_SANDBOX_TAG and, when we are
+# root, as an unprivileged sandbox uid (RLIMIT_NPROC binds only non-root).
 lab_build_sandbox() {
     local nproc=${LAB_LIMIT_NPROC:-256}
     if [ -z "${LAB_SANDBOX_UID:-}" ]; then
         # RLIMIT_NPROC counts every task of the user, so leave headroom.
         nproc=$(($(ps -L -U "$(id -u)" --no-headers | wc -l) + nproc))
+    elif ! lab_sandbox_uid_ok "$LAB_SANDBOX_UID"; then
+        return 1
     fi
-    LAB_SANDBOX=(prlimit "--nproc=$nproc" "--cpu=${LAB_LIMIT_CPU:-20}"
+    # CPU: SIGXCPU (which the transcript names) at the soft limit,
+    # SIGKILL a second later if it is ignored.
+    LAB_SANDBOX=(prlimit "--nproc=$nproc"
+        "--cpu=${LAB_LIMIT_CPU:-20}:$((${LAB_LIMIT_CPU:-20} + 1))"
         "--fsize=${LAB_LIMIT_FSIZE:-67108864}"
         "--nofile=${LAB_LIMIT_NOFILE:-1024}" --core=0)
     # ASan reserves terabytes of address space, so no RLIMIT_AS with it.
     if [ "${SANITIZE:-}" != 1 ]; then
         LAB_SANDBOX+=("--as=${LAB_LIMIT_AS:-1073741824}")
     fi
+    LAB_SANDBOX+=(nice -n "${LAB_NICE:-10}" setpriv --no-new-privs)
     if [ -n "${LAB_SANDBOX_UID:-}" ]; then
-        LAB_SANDBOX+=(setpriv "--reuid=$LAB_SANDBOX_UID"
-            "--regid=$LAB_SANDBOX_UID" --clear-groups)
+        LAB_SANDBOX+=("--reuid=$LAB_SANDBOX_UID" "--regid=$LAB_SANDBOX_UID"
+            --clear-groups)
+    fi
+    LAB_SANDBOX+=(env "LAB_SANDBOX_TAG=${LAB_SANDBOX_TAG:-socklab-$$}")
+    if [ -n "${LAB_SANDBOX_CGROUPS:-}" ] && [ "$(id -u)" -eq 0 ]; then
+        # grade.py made control groups for this sandbox (a CPU cap, a task
+        # cap): join them as root, before the limits and the uid drop, so
+        # a runaway program cannot take more than its share of the machine.
+        LAB_SANDBOX=(sh -c 'for f in $LAB_SANDBOX_CGROUPS; do echo $$ 2>/dev/null >"$f"; done; exec "$@"'
+            sh "${LAB_SANDBOX[@]}")
+    fi
+    if [ "${SANITIZE:-}" = 1 ]; then
+        # A memory error ends the program with its report on stderr, which
+        # the transcript shows. Leak checks are off unless asked for.
+        LAB_SANDBOX+=("ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:color=never:${ASAN_OPTIONS:-}"
+            "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:color=never:${UBSAN_OPTIONS:-}")
     fi
     return 0
 }
 
-# Kill every process of the sandbox uid (only this test's programs run as it).
-lab_kill_sandbox() {
-    [ -n "${LAB_SANDBOX_UID:-}" ] || return 0
-    local i
-    for i in 1 2 3 4 5 6 7 8 9 10; do
-        pkill -KILL -U "$LAB_SANDBOX_UID" 2>/dev/null || return 0
-        sleep 0.05 # polling until the uid has no process left
-    done
-    pgrep -U "$LAB_SANDBOX_UID" >/dev/null && {
-        echo "teardown: processes of sandbox uid $LAB_SANDBOX_UID survived" >&2
+# Refuse a sandbox uid that is not one: teardown kills every process of it.
+lab_sandbox_uid_ok() {
+    if ! [[ $1 =~ ^[0-9]+$ ]] || [ "$1" -lt 1000 ] || [ "$1" -eq "$(id -u)" ] ||
+        getent passwd "$1" >/dev/null; then
+        echo "lab_setup: LAB_SANDBOX_UID=$1 is not a free uid (>= 1000, no account)" >&2
         return 1
-    }
+    fi
+}
+
+# Print the pids of the live sandboxed programs: every process of the
+# sandbox uid, or (not root) every process carrying this run's tag.
+lab_sandbox_pids() {
+    if [ -n "${LAB_SANDBOX_UID:-}" ]; then
+        ps -U "$LAB_SANDBOX_UID" -o pid=,stat= | awk '$2 !~ /^Z/ { print $1 }'
+    else
+        grep -lszxF "LAB_SANDBOX_TAG=${LAB_SANDBOX_TAG:-socklab-$$}" \
+            /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3
+    fi
+}
+
+# Kill every sandboxed program of this test, wherever it moved (setsid
+# takes it out of its group, not out of its uid), until none is left.
+lab_kill_sandbox() {
+    local live first='' secs=3
+    # Not root: no uid to kill at once, the tagged ones are found one scan
+    # at a time, on a machine a fork bomb may be slowing down.
+    [ -n "${LAB_SANDBOX_UID:-}" ] || secs=10
+    local end=$((${EPOCHREALTIME//[!0-9]/} + secs * 1000000))
+    while [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ]; do
+        live=$(lab_sandbox_pids)
+        if [ -z "$live" ]; then
+            [ -n "$first" ] && lab_sandbox_log "killed $first processes left running"
+            [ "${first:-0}" -gt 32 ] &&
+                echo "teardown: killed $first processes of the student's programs: it forks without end?" >&2
+            return 0
+        fi
+        [ -n "$first" ] || first=$(wc -w <<<"$live")
+        if [ -n "${LAB_SANDBOX_UID:-}" ] && lab_sandbox_uid_ok "$LAB_SANDBOX_UID"; then
+            # kill(-1) run as the uid: all of its processes at once, so a
+            # fork bomb cannot fork faster than it is killed.
+            setpriv "--reuid=$LAB_SANDBOX_UID" "--regid=$LAB_SANDBOX_UID" \
+                --clear-groups kill -KILL -1 2>/dev/null
+        else
+            # Stopped first, so they cannot fork while their siblings die.
+            kill -STOP $live 2>/dev/null
+            kill -KILL $live 2>/dev/null
+        fi
+        sleep 0.02 # polling until nothing of the sandbox is left
+    done
+    echo "teardown: sandboxed processes survived:" $live >&2
+    return 1
+}
+
+# Remove the files the sandbox uid left in the world-writable folders.
+lab_sweep_sandbox_files() {
+    [ -n "${LAB_SANDBOX_UID:-}" ] || return 0
+    find /tmp /var/tmp /dev/shm -xdev -user "$LAB_SANDBOX_UID" -print \
+        -delete >"$LAB_TMP/swept" 2>/dev/null
+    [ -s "$LAB_TMP/swept" ] &&
+        lab_sandbox_log "removed $(head -n 20 "$LAB_TMP/swept" | tr '\n' ' ')"
+    return 0
+}
+
+# Note what the sandbox had to clean up in LAB_SANDBOX_LOG (grade.py
+# reports it), when it is set.
+lab_sandbox_log() {
+    [ -n "${LAB_SANDBOX_LOG:-}" ] && echo "step ${STEP:-?}: $*" >>"$LAB_SANDBOX_LOG"
     return 0
 }
 
 # Wait up to 2 s for process group $1 to be empty; returns 1 if it is not.
+# (Waits count wall-clock microseconds, ${EPOCHREALTIME//[!0-9]/}, not
+# polls, so they keep their bound when a runaway program slows us down.)
 lab_wait_gone() {
-    local i
-    for i in $(seq 100); do
+    local end=$((${EPOCHREALTIME//[!0-9]/} + 2000000))
+    while :; do
         pgrep -g "$1" >/dev/null || return 0
+        [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ] || return 1
         sleep 0.02 # polling with a deadline
     done
-    return 1
 }
 
 # ---------------------------------------------------------------- the program under test
@@ -120,9 +241,14 @@ lab_wait_gone() {
 lab_program() {
     local bin=$LAB_BIN_DIR/$LESSON/$1
     if [ ! -x "$bin" ]; then
+        if [ -s "$bin.missing" ]; then
+            lab_fail "$(lab_rel "$bin"): it was not submitted: $(head -c 300 "$bin.missing")" \
+                "hand in lessons/$LESSON/$1.c"
+            return 1
+        fi
         local why="it was not built"
         [ -s "$bin.compile.log" ] && why="it does not compile:
-$(head -n 15 "$bin.compile.log" | sed 's/^/    /')"
+$(head -n 15 "$bin.compile.log" | cut -c1-300 | sed 's/^/    /')"
         lab_fail "$(lab_rel "$bin"): $why" \
             "run 'make' and fix the first error the compiler reports"
         return 1
@@ -141,7 +267,7 @@ start_server() {
     LAB_REPRO+=("$SERVER_CMD &")
     : >"$LAB_TMP/server.out"
     setsid "${LAB_SANDBOX[@]}" "$bin" "$@" \
-        </dev/null >"$LAB_TMP/server.out" 2>"$LAB_TMP/server.err" 3>&- &
+        </dev/null >"$LAB_TMP/server.out" 2>"$LAB_TMP/server.err" 3>&- 219>&- &
     SERVER_PID=$!
     LAB_PGIDS+=("$SERVER_PID")
     lab_wait_listening "$LAB_TMP/server.out" "$SERVER_PID" server || return 1
@@ -157,9 +283,13 @@ run_server() {
     LAB_REPRO+=("$SERVER_CMD")
     status=0
     timeout -k 1 "$LAB_CALL_TIMEOUT" "${LAB_SANDBOX[@]}" "$bin" "$@" \
-        </dev/null >"$LAB_TMP/server.out" 2>"$LAB_TMP/server.err" 3>&- ||
+        </dev/null >"$LAB_TMP/server.out" 2>"$LAB_TMP/server.err" 3>&- 219>&- ||
         status=$?
     stderr=$(head -c 65536 "$LAB_TMP/server.err")
+    SERVER_FG_STATUS=$status SERVER_TIMED_OUT=''
+    if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+        SERVER_TIMED_OUT=1
+    fi
 }
 
 # Print a TCP port on 127.0.0.1 that nothing listens on (just released).
@@ -192,7 +322,8 @@ start_peer_client() {
         "$@" </dev/null >"$out" 2>&1 3>&- &
     HOLD_PID=$!
     LAB_PGIDS+=("$HOLD_PID")
-    for i in $(seq 250); do
+    local end=$((${EPOCHREALTIME//[!0-9]/} + 5000000))
+    while [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ]; do
         grep -q '^holding' "$out" && return 0
         lab_alive "$HOLD_PID" || break
         sleep 0.02 # polling for the ready line, with a deadline
@@ -203,10 +334,10 @@ start_peer_client() {
 # Wait for "listening on HOST:PORT" in file $1 written by process $2 (named
 # $3). Sets LAB_LISTEN_HOST and LAB_LISTEN_PORT.
 lab_wait_listening() {
-    local file=$1 pid=$2 who=$3 line i
-    local tries=$((LAB_LISTEN_TIMEOUT * 50))
-    for ((i = 0; i < tries; i++)); do
-        line=$(grep -m1 -a '^listening on ' "$file" 2>/dev/null)
+    local file=$1 pid=$2 who=$3 line
+    local end=$((${EPOCHREALTIME//[!0-9]/} + LAB_LISTEN_TIMEOUT * 1000000))
+    while [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ]; do
+        line=$(head -c 65536 "$file" 2>/dev/null | grep -m1 -a '^listening on ')
         if [[ $line =~ ^listening\ on\ (.+):([0-9]+)$ ]]; then
             LAB_LISTEN_HOST=${BASH_REMATCH[1]} LAB_LISTEN_PORT=${BASH_REMATCH[2]}
             if [ "$LAB_LISTEN_PORT" -eq 0 ]; then
@@ -230,6 +361,9 @@ lab_wait_listening() {
     else
         lab_reap "$pid"
         diag="it exited with $(lab_describe_status "$LAB_REAPED") before it printed 'listening on HOST:PORT'."
+        # It may have printed the line just before it died.
+        grep -q -a '^listening on ' "$file" 2>/dev/null &&
+            diag="it printed 'listening on' and then exited at once, with $(lab_describe_status "$LAB_REAPED")."
     fi
     lab_fail "the $who did not start listening: $diag"
 }
@@ -243,14 +377,21 @@ lab_alive() {
 
 # Collect the exit status of our child $1 (already exited) into LAB_REAPED.
 lab_reap() {
-    wait "$1" 2>/dev/null
-    LAB_REAPED=$?
+    # `|| ...` keeps a non-zero status from failing the step under set -e.
+    LAB_REAPED=0
+    wait "$1" 2>/dev/null || LAB_REAPED=$?
 }
 
-# Say an exit status in words: "status 1", "signal 11 (SIGSEGV)".
+# Say an exit status in words: "status 1", "signal 11 (SIGSEGV)"; the
+# signals of the sandbox's limits say which limit.
 lab_describe_status() {
     if [ "$1" -gt 128 ] && [ "$1" -lt 160 ]; then
-        echo "signal $(($1 - 128)) (SIG$(kill -l $(($1 - 128))))"
+        local sig=$(($1 - 128)) why=''
+        case $sig in
+        24) why=": it used more than ${LAB_LIMIT_CPU:-20} s of CPU" ;;
+        25) why=": it wrote more than the ${LAB_LIMIT_FSIZE:-67108864}-byte file size limit" ;;
+        esac
+        echo "signal $sig (SIG$(kill -l $sig)$why)"
     else
         echo "status $1"
     fi
@@ -259,13 +400,15 @@ lab_describe_status() {
 # Wait up to $1 seconds (default 2) for the server to exit; sets
 # SERVER_STATUS, or fails when it is still running.
 wait_server_exit() {
-    local secs=${1:-2} i
-    for ((i = 0; i < secs * 50; i++)); do
+    local secs=${1:-2}
+    local end=$((${EPOCHREALTIME//[!0-9]/} + secs * 1000000))
+    while :; do
         if ! lab_alive "$SERVER_PID"; then
             lab_reap "$SERVER_PID"
             SERVER_STATUS=$LAB_REAPED
             return 0
         fi
+        [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ] || break
         sleep 0.02 # polling for the exit, with a deadline
     done
     lab_fail "the server was still running ${secs} s later; it should have exited"
@@ -307,7 +450,7 @@ run_client() {
     CLIENT_CMD="$(lab_rel "$bin") $*"
     status=0
     timeout -k 1 "$LAB_CALL_TIMEOUT" "${LAB_SANDBOX[@]}" "$bin" "$@" \
-        <"$input" >"$LAB_TMP/client.out" 2>"$LAB_TMP/client.err" 3>&- ||
+        <"$input" >"$LAB_TMP/client.out" 2>"$LAB_TMP/client.err" 3>&- 219>&- ||
         status=$?
     output=$(head -c 65536 "$LAB_TMP/client.out")
     stderr=$(head -c 65536 "$LAB_TMP/client.err")
@@ -378,6 +521,136 @@ expect_server_error() {
   stderr was: $(lab_escape_file "$LAB_TMP/server.err")" "${@:2}"
 }
 
+# ---------------------------------------------------------------- timing (lessons with timeouts)
+
+# Read the monotonic clock (/proc/uptime, 0.01 s steps, no fork) into
+# LAB_CLOCK, in hundredths of a second.
+lab_clock() {
+    local up
+    read -r up _ </proc/uptime
+    LAB_CLOCK=$((10#${up/./}))
+}
+
+# Print seconds $1 (like 1.5) in hundredths of a second.
+lab_centis() {
+    local int=${1%%.*} frac=0
+    [[ $1 == *.* ]] && frac=${1#*.}
+    frac=${frac}00
+    echo $((10#${int:-0} * 100 + 10#${frac:0:2}))
+}
+
+# Run the client like run_client and time the run; sets CLIENT_SECONDS
+# (like 1.02) too. Bound it with LAB_CALL_TIMEOUT=S set in the step.
+run_client_timed() {
+    local t0
+    lab_clock
+    t0=$LAB_CLOCK
+    run_client "$@"
+    lab_clock
+    CLIENT_CENTIS=$((LAB_CLOCK - t0))
+    CLIENT_SECONDS=$(printf '%d.%02d' $((CLIENT_CENTIS / 100)) $((CLIENT_CENTIS % 100)))
+}
+
+# Fail unless the last run_client_timed took at least $1 and at most $2
+# seconds; $3 (optional): the usual causes.
+expect_client_elapsed() {
+    local min max
+    min=$(lab_centis "$1") max=$(lab_centis "$2")
+    [ "$CLIENT_CENTIS" -ge "$min" ] && [ "$CLIENT_CENTIS" -le "$max" ] &&
+        return 0
+    local what="the client ran for $CLIENT_SECONDS s"
+    [ -n "$CLIENT_TIMED_OUT" ] && what+=" and was killed"
+    lab_fail "$what; expected it to finish after $1 to $2 s" "${3:-}"
+}
+
+# ---------------------------------------------------------------- a client with an idle stdin (lesson 06)
+
+# Start this lesson's client with ARGS in the background, its stdin a fifo
+# that stays open and idle until client_type writes to it or
+# client_end_input ends it. Bounded by LAB_CALL_TIMEOUT; sets CLIENT_PID
+# (its `timeout`, leader of its process group); stdout in client.out.
+start_client() {
+    local bin fifo=$LAB_TMP/client.in
+    bin=$(lab_program client) || return 1
+    CLIENT_CMD="$(lab_rel "$bin") $*"
+    LAB_REPRO+=("$CLIENT_CMD    # then type the lines; Ctrl-D ends the input")
+    rm -f "$fifo" && mkfifo "$fifo" || return 1
+    # The fifo's writer, so the client's stdin stays open: a process, not
+    # an fd of this shell, which every later child would inherit. Opened
+    # here (read-write: no wait for a reader) and inherited at fork, so it
+    # holds the fifo before anything is typed into it.
+    local hold_fd
+    exec {hold_fd}<>"$fifo"
+    setsid sleep $((LAB_CALL_TIMEOUT + 5)) >&"$hold_fd" </dev/null 3>&- \
+        {hold_fd}>&- &
+    LAB_STDIN_HOLDER=$!
+    exec {hold_fd}>&-
+    LAB_PGIDS+=("$LAB_STDIN_HOLDER")
+    : >"$LAB_TMP/client.out"
+    setsid timeout -k 1 "$LAB_CALL_TIMEOUT" "${LAB_SANDBOX[@]}" "$bin" "$@" \
+        <"$fifo" >"$LAB_TMP/client.out" 2>"$LAB_TMP/client.err" 3>&- 219>&- &
+    CLIENT_PID=$!
+    LAB_PGIDS+=("$CLIENT_PID")
+    status=0 CLIENT_TIMED_OUT=''
+}
+
+# Type the bytes $1 (C escapes) into the stdin of the start_client client.
+client_type() {
+    printf '%b' "$1" 1<>"$LAB_TMP/client.in"
+}
+
+# End the start_client client's input: it reads end-of-file.
+client_end_input() {
+    disown "$LAB_STDIN_HOLDER" 2>/dev/null
+    kill -KILL -- "-$LAB_STDIN_HOLDER" 2>/dev/null
+    lab_wait_gone "$LAB_STDIN_HOLDER"
+}
+
+# If the start_client client has exited, collect its status, stdout and
+# stderr like run_client does; returns 1 while it still runs.
+lab_client_exited() {
+    lab_alive "$CLIENT_PID" && return 1
+    lab_reap "$CLIENT_PID"
+    status=$LAB_REAPED CLIENT_TIMED_OUT=''
+    [ "$status" -eq 124 ] || [ "$status" -eq 137 ] && CLIENT_TIMED_OUT=1
+    output=$(head -c 65536 "$LAB_TMP/client.out")
+    stderr=$(head -c 65536 "$LAB_TMP/client.err")
+    return 0
+}
+
+# Wait up to $2 seconds (default 3) until the start_client client's stdout
+# begins with the bytes $1 (C escapes); $3: the usual causes.
+wait_client_stdout() {
+    local secs=${2:-3} size i
+    printf '%b' "$1" >"$LAB_TMP/expected.out"
+    size=$(stat -c %s "$LAB_TMP/expected.out")
+    for ((i = 0; i < secs * 50; i++)); do
+        cmp -s -n "$size" "$LAB_TMP/expected.out" "$LAB_TMP/client.out" &&
+            return 0
+        if lab_client_exited; then
+            cmp -s -n "$size" "$LAB_TMP/expected.out" "$LAB_TMP/client.out" &&
+                return 0
+            break
+        fi
+        sleep 0.02 # polling for the output, with a deadline
+    done
+    lab_fail "the client did not print what the server sent within $secs s
+  expected $(lab_escape_file "$LAB_TMP/expected.out")
+  printed  $(lab_escape_file "$LAB_TMP/client.out")" "${3:-}"
+}
+
+# Wait up to $1 seconds (default 3) for the start_client client to exit;
+# sets status, output and stderr. $2: the usual causes.
+wait_client_exit() {
+    local secs=${1:-3} i
+    for ((i = 0; i < secs * 50; i++)); do
+        lab_client_exited && return 0
+        sleep 0.02 # polling for the exit, with a deadline
+    done
+    lab_fail "the client was still running ${secs} s later; it should have exited" \
+        "${2:-}"
+}
+
 # ---------------------------------------------------------------- failure transcripts
 
 # Print the step's failure transcript to stderr and return 1.
@@ -399,6 +672,14 @@ lab_fail() {
 
 # Describe the server's state and the last lines of its stderr, if any.
 lab_server_summary() {
+    if [ -z "$SERVER_PID" ] && [ -n "$SERVER_FG_STATUS" ]; then
+        # run_server: it ran in the foreground.
+        local fg="exited with $(lab_describe_status "$SERVER_FG_STATUS")"
+        [ -n "$SERVER_TIMED_OUT" ] && fg="killed after ${LAB_CALL_TIMEOUT} s: it was still running (it should have exited by itself)"
+        echo "  server ($SERVER_CMD): $fg"
+        lab_stderr_summary "$LAB_TMP/server.err" server
+        return 0
+    fi
     [ -n "$SERVER_PID" ] || return 0
     local state
     if lab_alive "$SERVER_PID"; then
@@ -409,10 +690,21 @@ lab_server_summary() {
         state="exited with $(lab_describe_status "$SERVER_STATUS")"
     fi
     echo "  server ($SERVER_CMD): $state"
-    if [ -s "$LAB_TMP/server.err" ]; then
-        echo "  server stderr (last lines):"
-        tail -n 5 "$LAB_TMP/server.err" | cut -c1-200 | sed 's/^/    /'
+    lab_stderr_summary "$LAB_TMP/server.err" server
+}
+
+# Show the end of stderr file $1 of program $2, or, when a sanitizer
+# (SANITIZE=1) reported a memory error, the first lines of its report.
+lab_stderr_summary() {
+    [ -s "$1" ] || return 0
+    local report='ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: '
+    if grep -qaE "$report" "$1"; then
+        echo "  memory error in the $2, found by the sanitizer; the first lines of its report:"
+        grep -aE -m1 -A9 "$report" "$1" | head -n 10 | cut -c1-200 | sed 's/^/    /'
+        return 0
     fi
+    echo "  $2 stderr (last lines):"
+    tail -n 5 "$1" | cut -c1-200 | sed 's/^/    /'
 }
 
 # Show the client's last run: command, status and the end of its stderr.
@@ -420,12 +712,10 @@ lab_client_summary() {
     [ -n "${CLIENT_CMD:-}" ] || return 0
     local state="exited with $(lab_describe_status "$status")"
     [ -n "$CLIENT_TIMED_OUT" ] && state="killed after ${LAB_CALL_TIMEOUT} s"
+    [ -n "${CLIENT_PID:-}" ] && lab_alive "$CLIENT_PID" && state="still running"
     echo "  client ($CLIENT_CMD): $state"
     echo "  client stdout: $(lab_escape_file "$LAB_TMP/client.out")"
-    if [ -s "$LAB_TMP/client.err" ]; then
-        echo "  client stderr (last lines):"
-        tail -n 5 "$LAB_TMP/client.err" | cut -c1-200 | sed 's/^/    /'
-    fi
+    lab_stderr_summary "$LAB_TMP/client.err" client
 }
 
 # Print a path relative to the top folder.
@@ -436,7 +726,10 @@ lab_escape() {
     printf '%s' "$1" | python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import peerlib; print(peerlib.escape(sys.stdin.buffer.read(), 200))' "$LAB_ROOT/tests/harness"
 }
 
-# Print the contents of file $1 as a C string literal.
+# Print the contents of file $1 as a C string literal (reads only what
+# it shows: the file may be a flood of 64 MiB).
 lab_escape_file() {
-    python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import peerlib; print(peerlib.escape(open(sys.argv[2], "rb").read(), 200))' "$LAB_ROOT/tests/harness" "$1"
+    python3 -c 'import os, sys; sys.path.insert(0, sys.argv[1]); import peerlib
+data = open(sys.argv[2], "rb").read(200); size = os.path.getsize(sys.argv[2])
+print(peerlib.escape(data, 200) + ("... (%d bytes in all)" % size if size > 200 else ""))' "$LAB_ROOT/tests/harness" "$1"
 }
