@@ -1,0 +1,156 @@
+#!/usr/bin/env bats
+# Lesson 03: echo threads. One @test per step of lessons/03-echo-threads/README.md.
+
+setup() {
+    load 'lib/common'
+    lab_setup
+    BG_FD=''
+}
+
+teardown() {
+    [ -n "$BG_FD" ] && exec {BG_FD}>&-
+    lab_teardown
+}
+
+# Wait up to $1 seconds for the server to exit; sets SERVER_STATUS and
+# returns 1 (without failing) if it is still running.
+server_exits_within() {
+    local i
+    for ((i = 0; i < $1 * 50; i++)); do
+        if ! lab_alive "$SERVER_PID"; then
+            lab_reap "$SERVER_PID"
+            SERVER_STATUS=$LAB_REAPED
+            return 0
+        fi
+        sleep 0.02 # polling for the exit, with a deadline
+    done
+    return 1
+}
+
+# Start this lesson's client in the background, its stdin a FIFO that the
+# test writes lines to with `printf ... >&"$BG_FD"`; sets BG_PID, BG_OUT.
+start_client_bg() {
+    local bin
+    bin=$(lab_program client) || return 1
+    mkfifo "$LAB_TMP/bg.in"
+    BG_OUT=$LAB_TMP/bg.out
+    LAB_REPRO+=("$(lab_rel "$bin") $* &    # type a line, leave it running")
+    setsid timeout -k 1 15 "${LAB_SANDBOX[@]}" "$bin" "$@" \
+        <"$LAB_TMP/bg.in" >"$BG_OUT" 2>"$LAB_TMP/bg.err" 3>&- 219>&- &
+    BG_PID=$!
+    LAB_PGIDS+=("$BG_PID")
+    exec {BG_FD}>"$LAB_TMP/bg.in"
+}
+
+# Wait up to 3 s until file $1 holds exactly the bytes $2 (C escapes).
+wait_file_is() {
+    local i
+    printf '%b' "$2" >"$LAB_TMP/wanted"
+    for ((i = 0; i < 150; i++)); do
+        cmp -s "$LAB_TMP/wanted" "$1" && return 0
+        sleep 0.02 # polling for the output, with a deadline
+    done
+    return 1
+}
+
+@test "step 1: a second client is served while the first stays connected" {
+    start_server
+    start_peer_client hold --timeout 60 --message 'first client, staying on\n'
+    peer_ok --why "the server is still busy with the first client, which has not left: accept() in a loop and give each client a thread of its own (pthread_create), so the main thread is back in accept() at once" \
+        echo-client --message 'second client, served meanwhile\n' --bye
+    expect_server_running "the server must keep running after a client leaves"
+}
+
+@test "step 2: 20 clients talking at once all get their own echoes" {
+    start_server
+    LAB_CALL_TIMEOUT=10 peer_ok --why "each thread needs its own socket, buffer and line state: give each one its own malloc()ed struct client (not the address of a variable the next accept() overwrites), and no static or global buffers, which mix clients' bytes; after bye, close that client's socket, only that one" \
+        swarm --clients 20 --count 5 --size 65536 --bye
+    expect_server_running "a client saying bye ends its own session, not the server"
+}
+
+@test "step 3: a stalled client blocks nobody" {
+    start_server
+    start_peer_client hold --timeout 60 --partial 'half a li'
+    start_peer_client hold --timeout 60
+    peer_ok --why "two clients are connected and silent, one in the middle of a line: their threads wait in recv(), and nobody else should wait with them" \
+        echo-client --count 3 --bye
+    expect_server_running
+}
+
+@test "step 4: 500 short connections leave no fd and no thread behind" {
+    start_server
+    local fds threads i
+    fds=$(proc_fd_count "$SERVER_PID")
+    threads=$(proc_thread_count "$SERVER_PID")
+    LAB_CALL_TIMEOUT=12 peer_ok --why "every one of 500 clients, one after another, must be served. If the server could make no more threads (pthread_create: Resource temporarily unavailable), the old ones are still holding on: create each thread detached, so its stack is freed when it returns, and make sure it returns when its client hangs up (recv() returning 0)" \
+        churn --count 500
+    for ((i = 0; i < 150; i++)); do
+        [ "$(proc_fd_count "$SERVER_PID")" -le "$fds" ] &&
+            [ "$(proc_thread_count "$SERVER_PID")" -le "$threads" ] && break
+        sleep 0.02 # polling for the threads to finish, with a deadline
+    done
+    expect_server_running
+    local fds_now threads_now
+    fds_now=$(proc_fd_count "$SERVER_PID")
+    threads_now=$(proc_thread_count "$SERVER_PID")
+    if [ "$fds_now" -gt "$fds" ]; then
+        lab_fail "after 500 short connections the server has $fds_now open file descriptors (/proc/$SERVER_PID/fd), $fds before them" \
+            "when a client's session ends, its thread must close() the client's socket"
+    fi
+    if [ "$threads_now" -gt "$threads" ]; then
+        lab_fail "after 500 short connections the server has $threads_now threads (/proc/$SERVER_PID/task), $threads before them" \
+            "a client's thread must return when its session ends: on recv() returning 0 (the client hung up) as well as on bye"
+    fi
+}
+
+@test "step 5: clients that vanish mid-message do not kill the server" {
+    start_server
+    peer_ok --why "a client reset the connection in the middle of a line: that client's thread gets an error from recv() or send(); it should report it and end, and the rest of the server carry on" \
+        reset --message 'half a mess'
+    peer_ok --why "clients sent 16 KiB and left without reading the echo: the server's send() fails with EPIPE (and raises SIGPIPE unless it is ignored); only that client's thread should end" \
+        vanish --count 5 --size 16384
+    expect_server_running "writing to a connection the client has reset raises SIGPIPE, which kills the whole process by default: ignore it (sigaction with SIG_IGN) or pass MSG_NOSIGNAL to send(), and let only that client's thread end"
+    peer_ok --why "after a client vanished, the server must still serve the others" \
+        echo-client --message 'anyone still there?\n' --bye
+    expect_server_running
+}
+
+@test "step 6: SIGTERM ends the server with status 0 within 1 s" {
+    start_server
+    start_peer_client hold --timeout 60 --message 'connected when the server stops\n'
+    start_peer_client hold --timeout 60 --partial 'half a li'
+    kill -TERM "$SERVER_PID"
+    if ! server_exits_within 1; then
+        lab_fail "the server was sent SIGTERM with two clients connected, and 1 s later it was still running" \
+            "in the SIGTERM handler set a flag and shutdown() the listening socket, so accept() fails at once; then leave the accept loop and return 0 (do not wait for clients that may never leave)"
+    fi
+    expect_server_status 0 "catch SIGTERM with sigaction(): by default it kills the server (signal 15) instead of letting it close and return 0"
+}
+
+@test "step 7: end to end, two clients at once" {
+    start_server
+    start_client_bg "$SERVER_HOST" "$SERVER_PORT"
+    printf 'first client here\n' >&"$BG_FD"
+    wait_file_is "$BG_OUT" 'first client here\n' ||
+        lab_fail "we typed a line into the first client, and 3 s later it had printed $(lab_escape_file "$BG_OUT")"
+    printf 'second client\nbye\n' >"$LAB_TMP/input"
+    LAB_STDIN=$LAB_TMP/input run_client "$SERVER_HOST" "$SERVER_PORT"
+    expect_client_status 0 "the server must serve the second client while the first is still connected"
+    expect_client_stdout 'second client\nbye\n'
+    printf 'bye\n' >&"$BG_FD"
+    exec {BG_FD}>&-
+    BG_FD=''
+    wait_file_is "$BG_OUT" 'first client here\nbye\n' ||
+        lab_fail "we typed bye into the first client, and 3 s later it had printed $(lab_escape_file "$BG_OUT")"
+    local i
+    for ((i = 0; i < 150; i++)); do
+        lab_alive "$BG_PID" || break
+        sleep 0.02 # polling for the first client's exit, with a deadline
+    done
+    lab_alive "$BG_PID" &&
+        lab_fail "the first client was still running 3 s after it sent bye and got its echo; it should have exited"
+    lab_reap "$BG_PID"
+    [ "$LAB_REAPED" -eq 0 ] ||
+        lab_fail "the first client exited with $(lab_describe_status "$LAB_REAPED") after bye; expected status 0"
+    expect_server_running "clients leaving must not stop the server"
+}
