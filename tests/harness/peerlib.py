@@ -28,6 +28,11 @@ def peer(name, help_text):
     """Register a peer function under name."""
 
     def register(func):
+        # Peers of every module share one namespace: a second "vanish"
+        # would silently replace the first.
+        if name in PEERS and PEERS[name].__module__ != func.__module__:
+            raise RuntimeError("peer %r is defined twice: in %s and %s" % (
+                name, PEERS[name].__module__, func.__module__))
         func.peer_name = name
         func.peer_help = help_text
         func.peer_options = getattr(func, "peer_options", [])

@@ -10,7 +10,6 @@ import collections
 import os
 import selectors
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -22,7 +21,7 @@ sys.path.insert(0, HERE)
 
 import peerlib  # noqa: E402
 import peers_select  # noqa: E402
-from test_tcp import Server, echo, echo_until_bye, run_peer  # noqa: E402
+from harnesstest import Server, echo, echo_until_bye, run_peer, start_peer_process  # noqa: E402
 
 
 class SelectServer:
@@ -285,17 +284,9 @@ class PushServerTest(unittest.TestCase):
     """push-server runs as a process, the way the tests use it."""
 
     def test_greets_pushes_echoes_and_answers_eof(self):
-        p = subprocess.Popen([sys.executable, os.path.join(HERE, "peer.py"),
-                              "push-server", "--greet", "hi\\n", "--later",
-                              "later\\n", "--gap", "0.2", "--trailer",
-                              "last\\n", "--timeout", "3"],
-                             stdout=subprocess.PIPE, text=True)
-        self.addCleanup(p.stdout.close)
-        self.addCleanup(p.wait)
-        self.addCleanup(p.kill)
-        line = p.stdout.readline()
-        self.assertRegex(line, r"^listening on 127\.0\.0\.1:\d+$")
-        port = int(line.rsplit(":", 1)[1])
+        p, port = start_peer_process(self, "push-server", "--greet", "hi\\n",
+                                     "--later", "later\\n", "--gap", "0.2",
+                                     "--trailer", "last\\n")
         with socket.create_connection(("127.0.0.1", port), timeout=3) as s:
             self.assertEqual(peerlib.recv_exactly(
                 s, 3, peerlib.Deadline(3)), b"hi\n")

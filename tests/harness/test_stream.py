@@ -15,7 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import peers_stream  # noqa: E402
-from test_tcp import Server, echo, echo_until_bye, run_peer  # noqa: E402
+from harnesstest import ServerFixture, echo, echo_until_bye, run_peer  # noqa: E402
 
 
 def lossy_line_buffer(conn):
@@ -69,19 +69,7 @@ class Crossed:
             self.last.sendall(data)
 
 
-class StreamPeersTest(unittest.TestCase):
-    def setUp(self):
-        self.servers = []
-
-    def tearDown(self):
-        for s in self.servers:
-            s.close()
-
-    def server(self, handle, sequential=False):
-        s = Server(handle, sequential)
-        self.servers.append(s)
-        return s.port
-
+class StreamPeersTest(ServerFixture, unittest.TestCase):
     def test_line_of_is_one_line(self):
         data = peers_stream.line_of(5000)
         self.assertEqual(len(data), 5000)

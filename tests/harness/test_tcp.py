@@ -4,120 +4,17 @@ and catches the broken servers it exists to catch.
 Run: python3 -m unittest discover -s tests/harness -p 'test_*.py'
 """
 
-import contextlib
-import io
 import os
 import socket
-import subprocess
 import sys
-import threading
 import unittest
-import warnings
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import peer  # noqa: E402
 import peerlib  # noqa: E402
-
-PEERS = peer.load_peers()
-
-
-class Server:
-    """A throwaway TCP server on 127.0.0.1:0 running handle(conn) per client
-    in threads, for at most a few seconds."""
-
-    def __init__(self, handle, sequential=False):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.sock.settimeout(5)
-        self.port = self.sock.getsockname()[1]
-        self.handle = handle
-        self.sequential = sequential
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
-
-    def serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            conn.settimeout(5)
-            if self.sequential:
-                self.run(conn)
-            else:
-                threading.Thread(target=self.run, args=(conn,),
-                                 daemon=True).start()
-
-    def run(self, conn):
-        try:
-            with conn:
-                self.handle(conn)
-        except OSError:
-            pass
-
-    def close(self):
-        self.sock.close()
-
-
-def echo(conn):
-    """A correct echo: everything back until EOF."""
-    while True:
-        data = conn.recv(65536)
-        if not data:
-            return
-        conn.sendall(data)
-
-
-def echo_until_bye(conn):
-    """Echo lines; after an echoed bye, close."""
-    buf = b""
-    while True:
-        data = conn.recv(65536)
-        if not data:
-            return
-        conn.sendall(data)
-        buf += data
-        if b"bye\n" in buf:
-            return
-
-
-def echo_first_recv(conn):
-    """Lesson 01's simplification: one recv, echoed, then close."""
-    conn.sendall(conn.recv(1024))
-
-
-def drop_last_byte(conn):
-    """A broken echo that loses the last byte of each chunk."""
-    while True:
-        data = conn.recv(65536)
-        if not data:
-            return
-        conn.sendall(data[:-1])
-
-
-def never_answer(conn):
-    """Accepts, reads, never writes."""
-    while conn.recv(65536):
-        pass
-
-
-def run_peer(name, port, *argv):
-    """Run peer name in-process; return (ok, transcript)."""
-    func = PEERS[name]
-    args = peer.parser_for(func).parse_args(
-        ["--port", str(port), "--timeout", "2"] + list(argv))
-    # A peer that gives up leaves its sockets to process exit; here that is
-    # the test process, so quiet the warnings and the peers' "ok" lines.
-    warnings.simplefilter("ignore", ResourceWarning)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            func(args, peerlib.Deadline(args.timeout))
-        return True, ""
-    except peerlib.Mismatch as e:
-        return False, str(e)
+from harnesstest import (ServerFixture, drop_last_byte, echo,  # noqa: E402
+                         echo_first_recv, echo_until_bye, never_answer,
+                         run_peer, start_peer_process)
 
 
 class EscapeTest(unittest.TestCase):
@@ -129,19 +26,7 @@ class EscapeTest(unittest.TestCase):
         self.assertIn("(100 bytes in all)", peerlib.escape(b"x" * 100, 10))
 
 
-class ClientPeersTest(unittest.TestCase):
-    def setUp(self):
-        self.servers = []
-
-    def tearDown(self):
-        for s in self.servers:
-            s.close()
-
-    def server(self, handle, sequential=False):
-        s = Server(handle, sequential)
-        self.servers.append(s)
-        return s.port
-
+class ClientPeersTest(ServerFixture, unittest.TestCase):
     def test_echo_client_accepts_a_correct_echo(self):
         ok, why = run_peer("echo-client", self.server(echo), "--count", "3",
                            "--connections", "4")
@@ -211,22 +96,13 @@ class ClientPeersTest(unittest.TestCase):
 
         port = self.server(record)
         self.assertTrue(run_peer("reset", port)[0])
-        self.servers[-1].thread.join(0.5)
 
 
 class ServerPeersTest(unittest.TestCase):
     """The server peers run as processes, the way the tests use them."""
 
     def start(self, *argv):
-        p = subprocess.Popen([sys.executable, os.path.join(HERE, "peer.py")]
-                             + list(argv) + ["--timeout", "3"],
-                             stdout=subprocess.PIPE, text=True)
-        self.addCleanup(p.stdout.close)
-        self.addCleanup(p.wait)
-        self.addCleanup(p.kill)
-        line = p.stdout.readline()
-        self.assertRegex(line, r"^listening on 127\.0\.0\.1:\d+$")
-        return p, int(line.rsplit(":", 1)[1])
+        return start_peer_process(self, *argv)
 
     def test_echo_server_in_fragments(self):
         p, port = self.start("echo-server", "--fragment", "2")

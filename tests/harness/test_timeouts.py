@@ -8,7 +8,6 @@ Run: python3 -m unittest discover -s tests/harness -p 'test_*.py'
 
 import os
 import socket
-import subprocess
 import sys
 import time
 import unittest
@@ -16,7 +15,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from test_tcp import Server, run_peer  # noqa: E402
+from harnesstest import ServerFixture, run_peer, start_peer_process  # noqa: E402
 
 IDLE = 0.5  # the idle time of the servers below, short to keep tests fast
 
@@ -63,12 +62,7 @@ def drops_after_connect(conn):
         conn.sendall(data)
 
 
-class IdleCheckTest(unittest.TestCase):
-    def server(self, handle, sequential=False):
-        s = Server(handle, sequential)
-        self.addCleanup(s.close)
-        return s.port
-
+class IdleCheckTest(ServerFixture, unittest.TestCase):
     def idle_check(self, handle, sequential=False):
         return run_peer("idle-check", self.server(handle, sequential),
                         "--idle", str(IDLE))
@@ -112,18 +106,8 @@ class WaitingServersTest(unittest.TestCase):
     """The server peers run as processes, the way the tests use them."""
 
     def start(self, *argv):
-        p = subprocess.Popen([sys.executable, os.path.join(HERE, "peer.py")]
-                             + list(argv) + ["--timeout", "3"],
-                             stdout=subprocess.PIPE, text=True)
-        self.addCleanup(p.stdout.close)
-        self.addCleanup(p.wait)
-        self.addCleanup(p.kill)
-        while True:
-            line = p.stdout.readline()
-            if not line or line.startswith("listening on"):
-                break
-        self.assertRegex(line, r"^listening on 127\.0\.0\.1:\d+$")
-        return p, ("127.0.0.1", int(line.rsplit(":", 1)[1]))
+        p, port = start_peer_process(self, *argv)
+        return p, ("127.0.0.1", port)
 
     def test_backlog_full_stalls_the_next_connect(self):
         # The reason the peer exists: on this kernel, a connect to it must

@@ -7,7 +7,6 @@ Run: python3 -m unittest discover -s tests/harness -p 'test_*.py'
 
 import os
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -16,7 +15,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from test_tcp import run_peer  # noqa: E402
+from harnesstest import run_peer, start_peer_process  # noqa: E402
 
 
 class UdpServer:
@@ -170,15 +169,8 @@ class UdpServerPeersTest(unittest.TestCase):
     """The server peers run as processes, the way the tests use them."""
 
     def start(self, *argv):
-        p = subprocess.Popen([sys.executable, os.path.join(HERE, "peer.py")]
-                             + list(argv) + ["--timeout", "3"],
-                             stdout=subprocess.PIPE, text=True)
-        self.addCleanup(p.stdout.close)
-        self.addCleanup(p.wait)
-        self.addCleanup(p.kill)
-        line = p.stdout.readline()
-        self.assertRegex(line, r"^listening on 127\.0\.0\.1:\d+$")
-        return p, ("127.0.0.1", int(line.rsplit(":", 1)[1]))
+        p, port = start_peer_process(self, *argv)
+        return p, ("127.0.0.1", port)
 
     def client(self):
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
