@@ -149,6 +149,14 @@ lab_build_sandbox() {
         LAB_SANDBOX+=("ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:color=never:${ASAN_OPTIONS:-}"
             "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:color=never:${UBSAN_OPTIONS:-}")
     fi
+    # Only stdin, stdout and stderr reach the program: Bats keeps fds of its
+    # own open (3, 4, 10, 251, ...), and a student who counts the entries of
+    # /proc/PID/fd should find only what their program opened.
+    # (No redirection on the loop: bash would park fd 2 on a high fd the
+    # loop then closes.)
+    LAB_SANDBOX+=(bash -c 'for fd in /proc/$$/fd/*; do fd=${fd##*/}
+        [ "$fd" -gt 2 ] && [ -e "/proc/$$/fd/$fd" ] && eval "exec $fd>&-"
+        done; exec "$@"' lab-exec)
     return 0
 }
 
@@ -263,7 +271,7 @@ start_server() {
     local bin
     bin=$(lab_program server) || return 1
     [ $# -gt 0 ] || set -- 127.0.0.1 0
-    SERVER_CMD="$(lab_rel "$bin") $*"
+    SERVER_CMD="$(lab_rel "$bin") $(lab_args "$@")"
     LAB_REPRO+=("$SERVER_CMD &")
     : >"$LAB_TMP/server.out"
     setsid "${LAB_SANDBOX[@]}" "$bin" "$@" \
@@ -279,7 +287,7 @@ start_server() {
 run_server() {
     local bin
     bin=$(lab_program server) || return 1
-    SERVER_CMD="$(lab_rel "$bin") $*"
+    SERVER_CMD="$(lab_rel "$bin") $(lab_args "$@")"
     LAB_REPRO+=("$SERVER_CMD")
     status=0
     timeout -k 1 "$LAB_CALL_TIMEOUT" "${LAB_SANDBOX[@]}" "$bin" "$@" \
@@ -303,7 +311,7 @@ start_peer_server() {
     local name=$1
     shift
     PEER_OUT=$LAB_TMP/peer-$name.out
-    LAB_REPRO+=("tests/harness/peer.py $name $* &")
+    LAB_REPRO+=("tests/harness/peer.py $name $(lab_args "$@") &")
     setsid "${PEER[@]}" "$name" "$@" </dev/null >"$PEER_OUT" 2>&1 3>&- &
     PEER_PID=$!
     LAB_PGIDS+=("$PEER_PID")
@@ -317,7 +325,7 @@ start_peer_client() {
     local name=$1 out i
     shift
     out=$LAB_TMP/peer-$name-$RANDOM.out
-    LAB_REPRO+=("tests/harness/peer.py $name --port $SERVER_PORT $* &")
+    LAB_REPRO+=("tests/harness/peer.py $name --port $SERVER_PORT $(lab_args "$@") &")
     setsid "${PEER[@]}" "$name" --host "$SERVER_HOST" --port "$SERVER_PORT" \
         "$@" </dev/null >"$out" 2>&1 3>&- &
     HOLD_PID=$!
@@ -446,8 +454,14 @@ run_client() {
     local bin
     bin=$(lab_program client) || return 1
     local input=${LAB_STDIN:-/dev/null}
-    LAB_REPRO+=("$(lab_rel "$bin") $*${LAB_STDIN:+ < $(lab_rel "$LAB_STDIN")}")
-    CLIENT_CMD="$(lab_rel "$bin") $*"
+    if [ -n "${LAB_STDIN:-}" ]; then
+        local typed
+        typed=$(head -c 300 "$LAB_STDIN" && echo .) # keep the last newline
+        LAB_REPRO+=("printf '%s' $(lab_args "${typed%.}") | $(lab_rel "$bin") $(lab_args "$@")")
+    else
+        LAB_REPRO+=("$(lab_rel "$bin") $(lab_args "$@")")
+    fi
+    CLIENT_CMD="$(lab_rel "$bin") $(lab_args "$@")"
     status=0
     timeout -k 1 "$LAB_CALL_TIMEOUT" "${LAB_SANDBOX[@]}" "$bin" "$@" \
         <"$input" >"$LAB_TMP/client.out" 2>"$LAB_TMP/client.err" 3>&- 219>&- ||
@@ -472,7 +486,7 @@ peer_ok() {
     fi
     local name=$1
     shift
-    LAB_REPRO+=("tests/harness/peer.py $name --port $SERVER_PORT $*")
+    LAB_REPRO+=("tests/harness/peer.py $name --port $SERVER_PORT $(lab_args "$@")")
     local out rc=0
     out=$(timeout -k 1 $((LAB_CALL_TIMEOUT + 3)) "${PEER[@]}" "$name" \
         --host "$SERVER_HOST" --port "$SERVER_PORT" --timeout "$LAB_CALL_TIMEOUT" \
@@ -572,7 +586,7 @@ expect_client_elapsed() {
 start_client() {
     local bin fifo=$LAB_TMP/client.in
     bin=$(lab_program client) || return 1
-    CLIENT_CMD="$(lab_rel "$bin") $*"
+    CLIENT_CMD="$(lab_rel "$bin") $(lab_args "$@")"
     LAB_REPRO+=("$CLIENT_CMD    # then type the lines; Ctrl-D ends the input")
     rm -f "$fifo" && mkfifo "$fifo" || return 1
     # The fifo's writer, so the client's stdin stays open: a process, not
@@ -716,6 +730,16 @@ lab_client_summary() {
     echo "  client ($CLIENT_CMD): $state"
     echo "  client stdout: $(lab_escape_file "$LAB_TMP/client.out")"
     lab_stderr_summary "$LAB_TMP/client.err" client
+}
+
+# Print the arguments quoted for a shell, so a reproduce line pastes as is.
+lab_args() {
+    local a out=()
+    for a in "$@"; do
+        printf -v a '%q' "$a"
+        out+=("$a")
+    done
+    echo "${out[*]}"
 }
 
 # Print a path relative to the top folder.
