@@ -459,7 +459,9 @@ static int run_server(char **argv, const char *command) {
         if (j->listening)
             break;
     }
-    if (lab_interrupted) {
+    /* Ctrl-C before it listened: it never started. (After, in one-shot
+       mode, Ctrl-C is how a foreground server is meant to end.) */
+    if (lab_interrupted && !j->listening) {
         stop_job(j);
         return 1;
     }
@@ -470,11 +472,10 @@ static int run_server(char **argv, const char *command) {
     if (lab_mode != MODE_ONESHOT)
         return 0;
     /* One-shot: `lab run 01 server` is the server in the foreground. */
-    while (!follow(id, 3600, 1))
-        if (lab_interrupted || lab_quit_requested) {
-            stop_job(j);
-            return 0;
-        }
+    while (!lab_interrupted && !lab_quit_requested)
+        if (follow(id, 3600, 1))
+            return 0; /* it exited */
+    stop_job(j);
     return 0;
 }
 
