@@ -14,15 +14,8 @@ teardown() {
 # how); sets SERVER_STATUS, or fails saying how much CPU it burnt meanwhile
 # (a server that spins on end-of-file never exits).
 expect_exit_within_1s() {
-    local i ticks
-    for ((i = 0; i < 50; i++)); do
-        if ! lab_alive "$SERVER_PID"; then
-            lab_reap "$SERVER_PID"
-            SERVER_STATUS=$LAB_REAPED
-            return 0
-        fi
-        sleep 0.02 # polling for the exit, with a deadline
-    done
+    local ticks
+    server_exited_within 1 && return 0
     ticks=$(proc_cpu_ticks "$SERVER_PID") || ticks='?'
     local spin=''
     [[ $ticks =~ ^[0-9]+$ ]] && [ "$ticks" -gt 20 ] && spin=": it is spinning"

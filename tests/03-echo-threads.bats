@@ -12,21 +12,6 @@ teardown() {
     lab_teardown
 }
 
-# Wait up to $1 seconds for the server to exit; sets SERVER_STATUS and
-# returns 1 (without failing) if it is still running.
-server_exits_within() {
-    local i
-    for ((i = 0; i < $1 * 50; i++)); do
-        if ! lab_alive "$SERVER_PID"; then
-            lab_reap "$SERVER_PID"
-            SERVER_STATUS=$LAB_REAPED
-            return 0
-        fi
-        sleep 0.02 # polling for the exit, with a deadline
-    done
-    return 1
-}
-
 # Start this lesson's client in the background, its stdin a FIFO that the
 # test writes lines to with `printf ... >&"$BG_FD"`; sets BG_PID, BG_OUT.
 start_client_bg() {
@@ -120,7 +105,7 @@ wait_file_is() {
     start_peer_client hold --timeout 60 --message 'connected when the server stops\n'
     start_peer_client hold --timeout 60 --partial 'half a li'
     kill -TERM "$SERVER_PID"
-    if ! server_exits_within 1; then
+    if ! server_exited_within 1; then
         lab_fail "the server was sent SIGTERM with two clients connected, and 1 s later it was still running" \
             "in the SIGTERM handler set a flag and shutdown() the listening socket, so accept() fails at once; then leave the accept loop and return 0 (do not wait for clients that may never leave)"
     fi

@@ -406,8 +406,9 @@ lab_describe_status() {
 }
 
 # Wait up to $1 seconds (default 2) for the server to exit; sets
-# SERVER_STATUS, or fails when it is still running.
-wait_server_exit() {
+# SERVER_STATUS and returns 0, or returns 1 (without failing the step)
+# when it is still running.
+server_exited_within() {
     local secs=${1:-2}
     local end=$((${EPOCHREALTIME//[!0-9]/} + secs * 1000000))
     while :; do
@@ -416,10 +417,16 @@ wait_server_exit() {
             SERVER_STATUS=$LAB_REAPED
             return 0
         fi
-        [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ] || break
+        [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ] || return 1
         sleep 0.02 # polling for the exit, with a deadline
     done
-    lab_fail "the server was still running ${secs} s later; it should have exited"
+}
+
+# Wait up to $1 seconds (default 2) for the server to exit; sets
+# SERVER_STATUS, or fails when it is still running.
+wait_server_exit() {
+    server_exited_within "${1:-2}" && return 0
+    lab_fail "the server was still running ${1:-2} s later; it should have exited"
 }
 
 # Fail unless the server is still running (it must survive what just happened).
