@@ -23,16 +23,6 @@ expect_exit_within_1s() {
         "recv() returning 0 means end-of-file: the client has gone and nothing more will come. End the session there; a loop that goes on calls recv() forever and burns the CPU (the bug of the seed's server, which echoed b'' for ever)"
 }
 
-# Wait up to 3 s for harness process $1 to finish (it reports on exit).
-wait_peer_done() {
-    local i
-    for ((i = 0; i < 150; i++)); do
-        lab_alive "$1" || return 0
-        sleep 0.02 # polling for the peer's exit, with a deadline
-    done
-    return 0
-}
-
 @test "step 1: the server echoes many messages in order on one connection" {
     start_server
     peer_ok --why "loop: recv() what has come, send_all() it back, and recv() again on the same accepted socket; do not close after the first message" \
@@ -89,7 +79,7 @@ wait_peer_done() {
     expect_client_status 0 "read lines with getline() until bye or the end of input; return 0"
     expect_client_stdout 'one\ntwo\nbye\n' \
         "for each line of stdin: send it, print its echo; after the echo of bye, stop"
-    wait_peer_done "$PEER_PID"
+    lab_wait_gone "$PEER_PID" || true # it has reported once it is gone
     if grep -q 'not sent' "$PEER_OUT"; then
         lab_fail "the client sent the line after bye: $(tail -n 2 "$PEER_OUT")" \
             "stop reading stdin once you have sent bye"

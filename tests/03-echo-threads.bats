@@ -4,38 +4,10 @@
 setup() {
     load 'lib/common'
     lab_setup
-    BG_FD=''
 }
 
 teardown() {
-    [ -n "$BG_FD" ] && exec {BG_FD}>&-
     lab_teardown
-}
-
-# Start this lesson's client in the background, its stdin a FIFO that the
-# test writes lines to with `printf ... >&"$BG_FD"`; sets BG_PID, BG_OUT.
-start_client_bg() {
-    local bin
-    bin=$(lab_program client) || return 1
-    mkfifo "$LAB_TMP/bg.in"
-    BG_OUT=$LAB_TMP/bg.out
-    LAB_REPRO+=("$(lab_rel "$bin") $* &    # type a line, leave it running")
-    setsid timeout -k 1 15 "${LAB_SANDBOX[@]}" "$bin" "$@" \
-        <"$LAB_TMP/bg.in" >"$BG_OUT" 2>"$LAB_TMP/bg.err" 3>&- 219>&- &
-    BG_PID=$!
-    LAB_PGIDS+=("$BG_PID")
-    exec {BG_FD}>"$LAB_TMP/bg.in"
-}
-
-# Wait up to 3 s until file $1 holds exactly the bytes $2 (C escapes).
-wait_file_is() {
-    local i
-    printf '%b' "$2" >"$LAB_TMP/wanted"
-    for ((i = 0; i < 150; i++)); do
-        cmp -s "$LAB_TMP/wanted" "$1" && return 0
-        sleep 0.02 # polling for the output, with a deadline
-    done
-    return 1
 }
 
 @test "step 1: a second client is served while the first stays connected" {
@@ -114,28 +86,17 @@ wait_file_is() {
 
 @test "step 7: end to end, two clients at once" {
     start_server
-    start_client_bg "$SERVER_HOST" "$SERVER_PORT"
-    printf 'first client here\n' >&"$BG_FD"
-    wait_file_is "$BG_OUT" 'first client here\n' ||
-        lab_fail "we typed a line into the first client, and 3 s later it had printed $(lab_escape_file "$BG_OUT")"
+    LAB_CALL_TIMEOUT=15 start_client "$SERVER_HOST" "$SERVER_PORT"
+    client_type 'first client here\n'
+    wait_client_stdout 'first client here\n' 3 \
+        "we typed a line into the first client: it must send it and print the echo"
     printf 'second client\nbye\n' >"$LAB_TMP/input"
     LAB_STDIN=$LAB_TMP/input run_client "$SERVER_HOST" "$SERVER_PORT"
     expect_client_status 0 "the server must serve the second client while the first is still connected"
     expect_client_stdout 'second client\nbye\n'
-    printf 'bye\n' >&"$BG_FD"
-    exec {BG_FD}>&-
-    BG_FD=''
-    wait_file_is "$BG_OUT" 'first client here\nbye\n' ||
-        lab_fail "we typed bye into the first client, and 3 s later it had printed $(lab_escape_file "$BG_OUT")"
-    local i
-    for ((i = 0; i < 150; i++)); do
-        lab_alive "$BG_PID" || break
-        sleep 0.02 # polling for the first client's exit, with a deadline
-    done
-    lab_alive "$BG_PID" &&
-        lab_fail "the first client was still running 3 s after it sent bye and got its echo; it should have exited"
-    lab_reap "$BG_PID"
-    [ "$LAB_REAPED" -eq 0 ] ||
-        lab_fail "the first client exited with $(lab_describe_status "$LAB_REAPED") after bye; expected status 0"
+    client_type 'bye\n'
+    wait_client_exit 3 "the first client sent bye and got its echo: it should exit"
+    expect_client_status 0 "after bye the first client exits 0"
+    expect_client_stdout 'first client here\nbye\n'
     expect_server_running "clients leaving must not stop the server"
 }

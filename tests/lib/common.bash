@@ -42,6 +42,7 @@ lab_setup() {
     LAB_PGIDS=()   # process groups this test started
     LAB_REPRO=()   # commands that reproduce the step by hand
     SERVER_PID='' SERVER_PORT='' SERVER_HOST='' SERVER_STATUS='' CLIENT_CMD=''
+    CLIENT_OUT=$LAB_TMP/client.out CLIENT_ERR=$LAB_TMP/client.err
     SERVER_FG_STATUS='' SERVER_TIMED_OUT=''
     STEP=$(sed -n 's/^step \([0-9]*\):.*/\1/p' <<<"$BATS_TEST_DESCRIPTION")
     # Marks the student programs of this run in their environment: how a
@@ -456,7 +457,7 @@ proc_cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null; }
 
 # Run this lesson's client with ARGS (stdin from LAB_STDIN if set), bounded
 # by LAB_CALL_TIMEOUT. Sets status, output (stdout, first 64 KiB), stderr;
-# the exact bytes are in $LAB_TMP/client.out.
+# the exact bytes are in $CLIENT_OUT.
 run_client() {
     local bin
     bin=$(lab_program client) || return 1
@@ -469,6 +470,7 @@ run_client() {
         LAB_REPRO+=("$(lab_rel "$bin") $(lab_args "$@")")
     fi
     CLIENT_CMD="$(lab_rel "$bin") $(lab_args "$@")"
+    CLIENT_OUT=$LAB_TMP/client.out CLIENT_ERR=$LAB_TMP/client.err
     status=0
     timeout -k 1 "$LAB_CALL_TIMEOUT" "${LAB_SANDBOX[@]}" "$bin" "$@" \
         <"$input" >"$LAB_TMP/client.out" 2>"$LAB_TMP/client.err" 3>&- 219>&- ||
@@ -508,10 +510,10 @@ peer_ok() {
 # Fail unless the client's stdout is exactly the bytes $1 (C escapes).
 expect_client_stdout() {
     printf '%b' "$1" >"$LAB_TMP/expected.out"
-    cmp -s "$LAB_TMP/expected.out" "$LAB_TMP/client.out" && return 0
+    cmp -s "$LAB_TMP/expected.out" "$CLIENT_OUT" && return 0
     lab_fail "the client printed the wrong bytes
   expected $(lab_escape_file "$LAB_TMP/expected.out")
-  printed  $(lab_escape_file "$LAB_TMP/client.out")" "${@:2}"
+  printed  $(lab_escape_file "$CLIENT_OUT")" "${@:2}"
 }
 
 # Fail unless the client exited with status $1.
@@ -525,13 +527,13 @@ expect_client_status() {
 # Fail unless the client's stderr is one line matching the regex $1.
 expect_client_error() {
     local lines
-    lines=$(grep -c '' "$LAB_TMP/client.err")
+    lines=$(grep -c '' "$CLIENT_ERR")
     if [[ $stderr =~ $1 ]] && [ "$lines" -eq 1 ]; then
         return 0
     fi
     lab_fail "the client's error message is not what a user should see
   expected one line matching: $1
-  stderr was: $(lab_escape_file "$LAB_TMP/client.err")" "${@:2}"
+  stderr was: $(lab_escape_file "$CLIENT_ERR")" "${@:2}"
 }
 
 # Fail unless the server's stderr has a line matching the regex $1.
@@ -589,7 +591,9 @@ expect_client_elapsed() {
 # Start this lesson's client with ARGS in the background, its stdin a fifo
 # that stays open and idle until client_type writes to it or
 # client_end_input ends it. Bounded by LAB_CALL_TIMEOUT; sets CLIENT_PID
-# (its `timeout`, leader of its process group); stdout in client.out.
+# (its `timeout`, leader of its process group). Its output goes to files of
+# its own, so run_client can run meanwhile; once it has exited
+# (wait_client_exit) the expect_client_* checks read them.
 start_client() {
     local bin fifo=$LAB_TMP/client.in
     bin=$(lab_program client) || return 1
@@ -607,9 +611,11 @@ start_client() {
     LAB_STDIN_HOLDER=$!
     exec {hold_fd}>&-
     LAB_PGIDS+=("$LAB_STDIN_HOLDER")
-    : >"$LAB_TMP/client.out"
+    LAB_BG_OUT=$LAB_TMP/bg-client.out LAB_BG_ERR=$LAB_TMP/bg-client.err
+    : >"$LAB_BG_OUT"
+    CLIENT_OUT=$LAB_BG_OUT CLIENT_ERR=$LAB_BG_ERR LAB_BG_CMD=$CLIENT_CMD
     setsid timeout -k 1 "$LAB_CALL_TIMEOUT" "${LAB_SANDBOX[@]}" "$bin" "$@" \
-        <"$fifo" >"$LAB_TMP/client.out" 2>"$LAB_TMP/client.err" 3>&- 219>&- &
+        <"$fifo" >"$LAB_BG_OUT" 2>"$LAB_BG_ERR" 3>&- 219>&- &
     CLIENT_PID=$!
     LAB_PGIDS+=("$CLIENT_PID")
     status=0 CLIENT_TIMED_OUT=''
@@ -634,8 +640,9 @@ lab_client_exited() {
     lab_reap "$CLIENT_PID"
     status=$LAB_REAPED CLIENT_TIMED_OUT=''
     [ "$status" -eq 124 ] || [ "$status" -eq 137 ] && CLIENT_TIMED_OUT=1
-    output=$(head -c 65536 "$LAB_TMP/client.out")
-    stderr=$(head -c 65536 "$LAB_TMP/client.err")
+    CLIENT_OUT=$LAB_BG_OUT CLIENT_ERR=$LAB_BG_ERR CLIENT_CMD=$LAB_BG_CMD
+    output=$(head -c 65536 "$CLIENT_OUT")
+    stderr=$(head -c 65536 "$CLIENT_ERR")
     return 0
 }
 
@@ -646,10 +653,10 @@ wait_client_stdout() {
     printf '%b' "$1" >"$LAB_TMP/expected.out"
     size=$(stat -c %s "$LAB_TMP/expected.out")
     for ((i = 0; i < secs * 50; i++)); do
-        cmp -s -n "$size" "$LAB_TMP/expected.out" "$LAB_TMP/client.out" &&
+        cmp -s -n "$size" "$LAB_TMP/expected.out" "$LAB_BG_OUT" &&
             return 0
         if lab_client_exited; then
-            cmp -s -n "$size" "$LAB_TMP/expected.out" "$LAB_TMP/client.out" &&
+            cmp -s -n "$size" "$LAB_TMP/expected.out" "$LAB_BG_OUT" &&
                 return 0
             break
         fi
@@ -657,7 +664,7 @@ wait_client_stdout() {
     done
     lab_fail "the client did not print what the server sent within $secs s
   expected $(lab_escape_file "$LAB_TMP/expected.out")
-  printed  $(lab_escape_file "$LAB_TMP/client.out")" "${3:-}"
+  printed  $(lab_escape_file "$LAB_BG_OUT")" "${3:-}"
 }
 
 # Wait up to $1 seconds (default 3) for the start_client client to exit;
@@ -733,10 +740,11 @@ lab_client_summary() {
     [ -n "${CLIENT_CMD:-}" ] || return 0
     local state="exited with $(lab_describe_status "$status")"
     [ -n "$CLIENT_TIMED_OUT" ] && state="killed after ${LAB_CALL_TIMEOUT} s"
-    [ -n "${CLIENT_PID:-}" ] && lab_alive "$CLIENT_PID" && state="still running"
+    [ "$CLIENT_OUT" = "${LAB_BG_OUT:-}" ] && lab_alive "$CLIENT_PID" &&
+        state="still running"
     echo "  client ($CLIENT_CMD): $state"
-    echo "  client stdout: $(lab_escape_file "$LAB_TMP/client.out")"
-    lab_stderr_summary "$LAB_TMP/client.err" client
+    echo "  client stdout: $(lab_escape_file "$CLIENT_OUT")"
+    lab_stderr_summary "$CLIENT_ERR" client
 }
 
 # Print the arguments quoted for a shell, so a reproduce line pastes as is.
