@@ -329,6 +329,10 @@ static int script(void) {
     char *line = NULL;
     size_t cap = 0;
     int lineno = 0, status = 0;
+    /* Unbuffered, so stdio never reads ahead of the line it returns: talk
+       takes the script's next lines straight from fd 0 while it polls the
+       socket, and must find them there. */
+    setvbuf(stdin, NULL, _IONBF, 0);
     while (!lab_quit_requested && getline(&line, &cap, stdin) >= 0) {
         lineno++;
         const char *s = line + strspn(line, " \t");

@@ -325,17 +325,6 @@ static void on_line(char *line) {
     free(line);
 }
 
-/* How many bytes of stdin's stdio buffer are unread, so lines the REPL's
-   script reader (getline) already took from fd 0 are not lost. */
-static size_t stdin_buffered(void) {
-#ifdef __GLIBC__
-    return (size_t)(stdin->_IO_read_end - stdin->_IO_read_ptr);
-#else
-    return 1; /* cannot tell: read line by line through stdio (simpler:
-                 the server's bytes then show between lines) */
-#endif
-}
-
 /* Make room in t.line for one more byte and a NUL; returns 0 or -1. */
 static int grow_line(void) {
     if (t.line_len + 2 <= t.line_cap)
@@ -355,18 +344,6 @@ static void end_line(size_t len) {
         len--;
     t.line[len] = '\0';
     t.line_len = 0;
-}
-
-/* Not a terminal: take a line from stdio's buffer (what the REPL's script
-   reader has read ahead) and send it. */
-static void read_buffered_line(void) {
-    ssize_t n = getline(&t.line, &t.line_cap, stdin);
-    if (n < 0) {
-        end_input(END_EOF);
-        return;
-    }
-    end_line((size_t)n - (n > 0 && t.line[n - 1] == '\n'));
-    send_line(t.line);
 }
 
 /* Not a terminal: read one byte from fd 0 (one at a time, so nothing past
@@ -396,13 +373,6 @@ static void read_pipe_byte(void) {
 /* Not a terminal: read the next line into t.line, waiting for it; returns
    0, or -1 at the end of input or on Ctrl-C. */
 static int next_line(void) {
-    if (stdin_buffered() > 0) {
-        ssize_t n = getline(&t.line, &t.line_cap, stdin);
-        if (n < 0)
-            return -1;
-        end_line((size_t)n - (n > 0 && t.line[n - 1] == '\n'));
-        return 0;
-    }
     for (;;) {
         char c;
         if (grow_line() < 0)
@@ -468,10 +438,6 @@ static void check_clock(void) {
 static void talk_loop(void) {
     struct pollfd fds[MAX_FDS];
     while (!t.finished) {
-        if (!t.tty && !t.input_done && stdin_buffered() > 0) {
-            read_buffered_line();
-            continue;
-        }
         int n = 0;
         fds[n++] = (struct pollfd){.fd = t.fd, .events = POLLIN};
         int in = t.input_done ? -1 : n++;
