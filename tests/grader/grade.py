@@ -832,6 +832,8 @@ def test_env(impl, bin_dir, slot, sanitize, log):
     env["PATH"] = os.pathsep.join(
         d for d in os.environ.get("PATH", os.defpath).split(os.pathsep)
         if d and not d.rstrip("/").endswith("libexec/bats-core"))
+    # The interpreter running us, so no test pays for a shim's start-up.
+    env.setdefault("LAB_PYTHON", sys.executable)
     env.update(LAB_IMPL=impl, LAB_BIN_DIR=bin_dir, LAB_ROOT=ROOT,
                LAB_RUN_TAG=slot.tag, LAB_SANDBOX_LOG=log,
                BATS_TEST_TIMEOUT=str(STEP_BOUND))

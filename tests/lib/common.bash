@@ -26,13 +26,24 @@
 bats_load_library bats-support
 bats_load_library bats-assert
 
-LAB_ROOT=${LAB_ROOT:-$(cd "$BATS_TEST_DIRNAME/.." && pwd)}
+# The checkout: the folder above tests/, wherever under tests/ this test is.
+if [ -z "${LAB_ROOT:-}" ]; then
+    LAB_ROOT=$BATS_TEST_DIRNAME
+    while [ "$LAB_ROOT" != / ] && [ ! -e "$LAB_ROOT/tests/lib/common.bash" ]; do
+        LAB_ROOT=$(dirname "$LAB_ROOT")
+    done
+fi
+# The real interpreter, resolved once: a pyenv shim costs ~0.1-0.7 s a start.
+if [ -z "${LAB_PYTHON:-}" ]; then
+    LAB_PYTHON=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || LAB_PYTHON=python3
+    export LAB_PYTHON
+fi
 LAB_IMPL=${LAB_IMPL:-lessons}
 LESSON=$(basename "$BATS_TEST_FILENAME" .bats)
 LAB_BIN_DIR=${LAB_BIN_DIR:-$LAB_ROOT/build/$LAB_IMPL}
 LAB_CALL_TIMEOUT=${LAB_CALL_TIMEOUT:-5}
 LAB_LISTEN_TIMEOUT=${LAB_LISTEN_TIMEOUT:-3}
-PEER=(python3 "$LAB_ROOT/tests/harness/peer.py")
+PEER=("$LAB_PYTHON" "$LAB_ROOT/tests/harness/peer.py")
 
 # ---------------------------------------------------------------- set-up and teardown
 
@@ -303,7 +314,7 @@ run_server() {
 
 # Print a TCP port on 127.0.0.1 that nothing listens on (just released).
 free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    "$LAB_PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 # Start a harness server peer NAME with ARGS; sets PEER_PID, PEER_PORT and
@@ -762,13 +773,13 @@ lab_rel() { echo "${1#"$LAB_ROOT"/}"; }
 
 # Print string $1 as a C string literal.
 lab_escape() {
-    printf '%s' "$1" | python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import peerlib; print(peerlib.escape(sys.stdin.buffer.read(), 200))' "$LAB_ROOT/tests/harness"
+    printf '%s' "$1" | "$LAB_PYTHON" -c 'import sys; sys.path.insert(0, sys.argv[1]); import peerlib; print(peerlib.escape(sys.stdin.buffer.read(), 200))' "$LAB_ROOT/tests/harness"
 }
 
 # Print the contents of file $1 as a C string literal (reads only what
 # it shows: the file may be a flood of 64 MiB).
 lab_escape_file() {
-    python3 -c 'import os, sys; sys.path.insert(0, sys.argv[1]); import peerlib
+    "$LAB_PYTHON" -c 'import os, sys; sys.path.insert(0, sys.argv[1]); import peerlib
 data = open(sys.argv[2], "rb").read(200); size = os.path.getsize(sys.argv[2])
 print(peerlib.escape(data, 200) + ("... (%d bytes in all)" % size if size > 200 else ""))' "$LAB_ROOT/tests/harness" "$1"
 }
