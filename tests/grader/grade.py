@@ -564,24 +564,65 @@ def reachable_by_others(path):
         path = parent
 
 
-def check_reachable(*paths, strict=True):
-    """As root, the sandbox uid must reach the sources and binaries.
-    Returns True when it can; otherwise dies (strict) or says it will do
-    without the uid and returns False."""
-    if os.geteuid() != 0:
-        return True
-    for p in paths:
-        if not reachable_by_others(p):
-            why = ("%s is inside a folder other users cannot enter (mode "
-                   "700, like /root): the sandbox uid that runs student "
-                   "programs could not reach it" % p)
-            if strict:
-                die(why + ". Put the checkout and the submissions under a "
-                    "folder others can enter (chmod o+x), or pass --build")
-            print("grade: %s; they run as root this time, with their "
-                  "limits (docs/instructors.md)" % why, file=sys.stderr)
-            return False
-    return True
+MAKE_DIR = ROOT   # where the sandbox uid runs make (see Workspace)
+
+
+class Workspace:
+    """Root anywhere: when, as root, the checkout (or the build folder) is
+    under a folder other users cannot enter (mode 700, like /root, where
+    classroom platforms run graders), the sandbox uid could not reach the
+    sources, the Makefile or the programs it runs. Then the grading happens
+    in a folder of ours under /tmp (LAB_WORK_DIR) that it can enter: a copy
+    of the Makefile, the sources, the builds. copy_back() puts the results
+    where they were asked for, with the paths in messages put back too."""
+
+    @staticmethod
+    def when_needed(*paths):
+        """A Workspace when root cannot hand paths (or the checkout) to the
+        sandbox uid as they are; None when it can (or we are not root)."""
+        if os.geteuid() != 0 or all(reachable_by_others(p)
+                                    for p in (ROOT,) + paths):
+            return None
+        return Workspace()
+
+    def __init__(self):
+        base = os.environ.get("LAB_WORK_DIR") or "/tmp"
+        if not reachable_by_others(base):
+            die("%s: the sandbox uid cannot enter it; set LAB_WORK_DIR to a "
+                "folder others can enter" % base)
+        self.path = tempfile.mkdtemp(prefix="socklab-work-", dir=base)
+        os.chmod(self.path, 0o755)
+        global MAKE_DIR
+        MAKE_DIR = os.path.join(self.path, "make")
+        os.mkdir(MAKE_DIR, 0o755)
+        shutil.copy(os.path.join(ROOT, "Makefile"), MAKE_DIR)
+        os.chmod(os.path.join(MAKE_DIR, "Makefile"), 0o644)
+        self.moved = []          # (ours, theirs) folder pairs
+
+    def folder(self, name, theirs):
+        """Our folder standing for theirs (created, mode 755)."""
+        ours = os.path.join(self.path, name)
+        os.makedirs(ours, mode=0o755, exist_ok=True)
+        self.moved.append((ours, theirs))
+        return ours
+
+    def restore(self, record):
+        """record (JSON-able) with our folders' paths replaced by theirs."""
+        text = json.dumps(record)
+        for ours, theirs in self.moved:
+            text = text.replace(json.dumps(ours)[1:-1],
+                                json.dumps(theirs)[1:-1])
+        return json.loads(text)
+
+    def copy_back(self, ours, theirs):
+        """Copy the builds (and reports) of our folder into theirs."""
+        shutil.copytree(ours, theirs, symlinks=True, dirs_exist_ok=True)
+
+    def remove(self):
+        """Remove our folder; make runs in the checkout again."""
+        global MAKE_DIR
+        MAKE_DIR = ROOT
+        shutil.rmtree(self.path, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- building
@@ -646,7 +687,7 @@ def compile_one(lesson, prog, src, binary, slot, sanitize):
         if slot.uid is not None:
             limits.append(("nproc", 64))
         cmd = slot.prefix(limits) + [
-            "make", "-s", "--no-print-directory", "-C", ROOT,
+            "make", "-s", "--no-print-directory", "-C", MAKE_DIR,
             "BUILD=" + stage, "LESSONS_SRC=" + src, target]
         if sanitize:
             cmd.append("SANITIZE=1")
@@ -840,7 +881,7 @@ def test_env(impl, bin_dir, slot, sanitize, log):
     if slot.uid is not None:
         env["LAB_SANDBOX_UID"] = str(slot.uid)
     elif os.geteuid() == 0:
-        env["LAB_SANDBOX_UID"] = "off"   # see check_reachable
+        env["LAB_SANDBOX_UID"] = "off"   # Sandbox(use_uid=False)
     if slot.cgroup_procs:
         env["LAB_SANDBOX_CGROUPS"] = " ".join(slot.cgroup_procs)
     if sanitize:
@@ -1064,12 +1105,28 @@ def cmd_check(args):
             die("%s: make cannot build from a path with spaces or special "
                 "characters; copy it somewhere plainer" % path)
     os.makedirs(bin_dir, exist_ok=True)
-    use_uid = check_reachable(ROOT, src, bin_dir, strict=False)
     weight = load_weights(args.weights)
+    work = Workspace.when_needed(src, bin_dir)
+    run_src, run_bin = src, bin_dir
+    if work:
+        run_src = work.folder("src", src)
+        run_bin = work.folder("bin", bin_dir)
+        for lesson in lessons:
+            os.makedirs(os.path.join(run_src, lesson), exist_ok=True)
+            for prog in programs_of(os.path.join(src, lesson)):
+                shutil.copy(os.path.join(src, lesson, prog + ".c"),
+                            os.path.join(run_src, lesson))
     become_subreaper()
     started = time.monotonic()
-    results = grade_tree(impl, src, bin_dir, lessons, args.jobs, weight,
-                         args.sanitize, use_uid)
+    try:
+        results = grade_tree(impl, run_src, run_bin, lessons, args.jobs,
+                             weight, args.sanitize)
+        if work:
+            results = work.restore(results)
+            work.copy_back(run_bin, bin_dir)
+    finally:
+        if work:
+            work.remove()
     seconds = time.monotonic() - started
     reports = os.path.abspath(args.reports)
     os.makedirs(reports, exist_ok=True)
@@ -1211,7 +1268,10 @@ def cmd_class(args):
             "characters; pass --build DIR" % build_root)
     weight = load_weights(args.weights)
     os.makedirs(build_root, exist_ok=True)
-    check_reachable(ROOT, build_root)
+    work = Workspace.when_needed(build_root)
+    asked_build_root = build_root
+    if work:
+        build_root = work.folder("grade", build_root)
     become_subreaper()
     if os.geteuid() != 0:
         print("grade: not root: student programs run as you, with their "
@@ -1244,9 +1304,14 @@ def cmd_class(args):
                                weight, args.sanitize) for s, l in tasks]
         done = [f.result() for f in futures]
     seconds = time.monotonic() - started
+    if work:
+        done = work.restore(done)
     for (s, _), record in zip(tasks, done):
         s.setdefault("results", []).append(record)
     trouble = write_class_reports(students, lessons, reports, seconds, args)
+    if work:
+        work.copy_back(build_root, asked_build_root)
+        work.remove()
     print_class_table(students, lessons, seconds, args.jobs)
     print("reports: %s, %s, %s/" % tuple(os.path.relpath(os.path.join(
         reports, n)) for n in ("grades.csv", "grades.json", "junit")))
