@@ -30,6 +30,8 @@ setup_file() {
     export T
     local py=${LAB_PYTHON:-python3}
     export PY=$py
+    # The work folders of the graders: none may be left behind.
+    ls -d /tmp/socklab-work-* /tmp/socklab-grade-* 2>/dev/null | sort >"$T/work-before"
 
     make --no-print-directory -s -C "$ROOT" gradescope LESSON=01 \
         BUILD="$T/build" >"$T/make-gradescope.out" 2>&1
@@ -169,7 +171,7 @@ gs_results() { echo "$T/gs-$1/results/results.json"; }
     query "$r" 'j["score"] == 0 and len(j["tests"]) == 7'
     query "$r" 'all(t["status"] == "failed" and t["score"] == 0 and "FAILED step" in t["output"] for t in j["tests"])'
     # Paths as the student knows them, not the grader's work folder.
-    query "$r" 'not any("socklab-grade-" in t["output"] for t in j["tests"])'
+    query "$r" 'not any("socklab-grade-" in t["output"] or "socklab-work-" in t["output"] for t in j["tests"])'
     query "$r" '"build/lessons/01-echo-once/server" in j["tests"][0]["output"]'
 }
 
@@ -264,9 +266,12 @@ EOF
         query "$T/gh-solutions/build/reports/results.json" 'isinstance(j["lessons"][0]["sandbox"]["uid"], int)'
         ! grep -q 'run as root' "$T/gh-solutions.out"
     fi
-    # Its binaries are where make check leaves them; no work folder is left.
+    # Its binaries are where make check leaves them; no work folder is left
+    # (by any of the gradings of setup_file).
     [ -x "$T/gh-solutions/build/lessons/01-echo-once/server" ]
-    ! ls -d /tmp/socklab-work-* 2>/dev/null | xargs -r stat -c '%U %n' | grep -q "^root .*$$"
+    ls -d /tmp/socklab-work-* /tmp/socklab-grade-* 2>/dev/null | sort >"$BATS_TEST_TMPDIR/after"
+    run comm -13 "$T/work-before" "$BATS_TEST_TMPDIR/after"
+    [ -z "$output" ]
 }
 
 @test "PrairieLearn: the solutions score 1, each step with points and max_points" {

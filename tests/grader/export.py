@@ -163,6 +163,7 @@ def nothing_builds(record):
 
 
 def fmt(x):
+    """Points as the reports print them (7, 2.5)."""
     return grade.fmt_points(x)
 
 
@@ -422,6 +423,47 @@ def as_student_sees(record, home):
     return json.loads(text)
 
 
+def run_class(work, lessons, jobs):
+    """Run `grade.py class` on work/submissions (builds in work/build);
+    returns its exit status, or why it was stopped. At the bound it gets
+    SIGTERM, on which it kills every student program, then SIGKILL."""
+    cmd = [sys.executable, os.path.join(ROOT, "tests", "grader", "grade.py"),
+           "class", os.path.join(work, "submissions"),
+           "--build", os.path.join(work, "build"),
+           "--reports", os.path.join(work, "reports")]
+    for l in lessons:
+        cmd += ["--lesson", l]
+    if jobs:
+        cmd += ["--jobs", str(jobs)]
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                         start_new_session=True)
+    try:
+        return p.wait(timeout=GRADE_BOUND)
+    except subprocess.TimeoutExpired:
+        p.terminate()
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, 9)
+            p.wait()
+        return "stopped after %d s" % GRADE_BOUND
+
+
+def grade_in(work, submission, lessons, jobs):
+    """Grade submission in the folder work; returns (record, None) or
+    (None, why there is none)."""
+    os.chmod(work, 0o755)     # the sandbox uid builds and runs here
+    gather(submission, os.path.join(work, "submissions"), lessons)
+    started = time.monotonic()
+    status = run_class(work, lessons, jobs)
+    home = os.path.join(work, "build", "submission")
+    record, why = load_record(os.path.join(home, "results.json"))
+    if record is None:
+        return None, "grade.py exited with status %s; %s" % (status, why)
+    record["seconds"] = round(time.monotonic() - started, 2)
+    return as_student_sees(record, home), None
+
+
 def grade_submission(fmt_name, submission, out, lessons, jobs):
     """Grade one submission with `grade.py class` and write fmt_name to
     out, whatever happens. Returns 0, or 1 when the record is one of
@@ -437,43 +479,17 @@ def grade_submission(fmt_name, submission, out, lessons, jobs):
         return 1
     work = tempfile.mkdtemp(prefix="socklab-grade-", dir=os.environ.get(
         "LAB_WORK_DIR") or "/tmp")
-    record, why = None, None
     try:
-        os.chmod(work, 0o755)     # the sandbox uid builds and runs here
-        gather(submission, os.path.join(work, "submissions"), picked)
-        cmd = [sys.executable, os.path.join(ROOT, "tests", "grader",
-                                            "grade.py"),
-               "class", os.path.join(work, "submissions"),
-               "--build", os.path.join(work, "build"),
-               "--reports", os.path.join(work, "reports")]
-        for l in picked:
-            cmd += ["--lesson", l]
-        if jobs:
-            cmd += ["--jobs", str(jobs)]
-        started = time.monotonic()
-        try:
-            p = subprocess.run(cmd, stdin=subprocess.DEVNULL,
-                               timeout=GRADE_BOUND)
-            status = p.returncode
-        except subprocess.TimeoutExpired:
-            status = "stopped after %d s" % GRADE_BOUND
-        record, why = load_record(os.path.join(work, "build", "submission",
-                                               "results.json"))
-        if record is not None:
-            record["seconds"] = round(time.monotonic() - started, 2)
-            record = as_student_sees(record, os.path.join(
-                work, "build", "submission"))
-        elif status != 0:
-            why = "grade.py exited with status %s; %s" % (status, why)
+        record, why = grade_in(work, submission, picked, jobs)
     except Exception as e:    # noqa: BLE001 - reported in the file
-        why = "%s: %s" % (type(e).__name__, e)
+        record, why = None, "%s: %s" % (type(e).__name__, e)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if record is None:
         print("export: %s" % why, file=sys.stderr)
         record = failed_record(why, picked)
     export(fmt_name, record, out)
-    return 1 if why and record.get("grader_error") else 0
+    return 1 if why else 0
 
 
 # ---------------------------------------------------------------- Gradescope's zip
@@ -535,7 +551,8 @@ def build_zip(out, lessons):
 
 # ---------------------------------------------------------------- command line
 
-def main(argv):
+def parser():
+    """The command line's parser."""
     p = argparse.ArgumentParser(prog="export.py", description=__doc__.split(
         "\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
@@ -562,7 +579,11 @@ def main(argv):
         ROOT, "build", "gradescope", "autograder.zip"))
     z.add_argument("--lesson", action="append",
                    help="grade only these lessons (default: all)")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv):
+    args = parser().parse_args(argv)
 
     if args.command == "zip":
         build_zip(args.output, args.lesson)
