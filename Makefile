@@ -148,8 +148,7 @@ clean:
 # docs/instructors.md has a section per platform.
 .PHONY: gradescope export
 gradescope:
-	python3 tests/grader/export.py zip -o $(BUILD)/gradescope/autograder.zip \
-	    $(foreach l,$(LESSON),--lesson $(l))
+	python3 tests/grader/export.py zip -o $(BUILD)/gradescope/autograder.zip$(foreach l,$(LESSON), --lesson $(l))
 
 EXPORT_EXT = $(if $(filter junit,$(FORMAT)),xml,$(if $(filter autolab,$(FORMAT)),txt,json))
 export:
