@@ -27,7 +27,7 @@ teardown() {
 @test "step 1: a reading is acknowledged and STATS gives count, min, mean, max" {
     start_server
     peer_ok --why "answer each reading line with \"ACK STATION SEQ\" once count_reading() has added it to its station's row (count, sum, min, max); STATS answers a line \"STATION NAME COUNT MIN MEAN MAX\" per station (MIN and MAX like 21.5, MEAN with 2 decimals), then REJECTED and END" \
-        weather-sensors --sensors 2 --count 4 --sequential --prefix first
+        weather-sensors --sensors 3 --count 4 --sequential --prefix first
 }
 
 @test "step 2: malformed and out-of-range lines get ERR, are counted, change nothing" {
@@ -74,6 +74,9 @@ teardown() {
     start_server --state "$state" 127.0.0.1 0
     port=$SERVER_PORT
     peer_ok weather-sensors --sensors 2 --count 5 --prefix kept
+    # A sensor still connected when the collector dies: the kernel keeps
+    # the port busy for its connection (FIN_WAIT2) unless SO_REUSEADDR.
+    start_peer_client weather-hold --station kept-hold --timeout 30
     kill_server
     start_server --state "$state" 127.0.0.1 "$port"
     peer_ok --why "every counted reading must be in the state file before its ACK goes out (save_state(): FILE.tmp, then rename() over FILE), and read back at start (load_station())" \
@@ -90,19 +93,21 @@ teardown() {
 }
 
 @test "step 7: the sensor sends N readings at its interval and exits once all are acknowledged" {
-    start_peer_server weather-collector --station wx7 --count 5 --interval 0.1 --last-ack-delay 0.3
-    run_client --interval 0.1 --count 5 --id wx7 127.0.0.1 "$PEER_PORT"
+    start_peer_server weather-collector --station wx7 --count 5 --last-ack-delay 0.3
+    run_client_timed --interval 0.2 --count 5 --id wx7 127.0.0.1 "$PEER_PORT"
     expect_client_status 0 "keep every reading in the queue until its ACK comes; exit 0 when all COUNT readings are taken and the queue is empty"
     expect_client_stdout 'acknowledged 1 15.0\nacknowledged 2 22.0\nacknowledged 3 21.0\nacknowledged 4 26.0\nacknowledged 5 25.0\nall 5 readings acknowledged\n' \
         "print \"acknowledged SEQ TEMP\" for each reading an ACK drops from the queue"
-    wait_peer_done 3 "each reading: SEQ 1, 2, 3..., TIME from time(NULL), TEMP from TEMPS in turn, one every INTERVAL seconds; and wait for the last ACK before you exit"
+    wait_peer_done 3 "each reading: SEQ 1, 2, 3..., TIME from time(NULL), TEMP from TEMPS in turn; and wait for the last ACK before you exit"
+    expect_client_elapsed 0.75 5 "5 readings with --interval 0.2 take at least 0.8 s: take a reading only when it is due (st->due), and wait for answers in between"
 }
 
 @test "step 8: the sensor reconnects with backoff, resends what is unacknowledged, and gives up in the end" {
-    start_peer_server weather-collector --station wx8 --count 3 --refuse 7 --backoff-max 0.2 --last-ack-delay 0
-    run_client --interval 0.05 --count 3 --id wx8 --max-backoff 0.2 127.0.0.1 "$PEER_PORT"
+    start_peer_server weather-collector --station wx8 --count 3 --refuse 7 --last-ack-delay 0
+    run_client_timed --interval 0.05 --count 3 --id wx8 --max-backoff 0.2 127.0.0.1 "$PEER_PORT"
     expect_client_status 0 "when the connection is lost, reconnect: wait FIRST_BACKOFF, then twice as long after each failure, never longer than --max-backoff"
-    wait_peer_done 3 "sleep st->backoff before each new connect (not before the very first), then double it, capped at --max-backoff"
+    wait_peer_done 3 "after reconnecting, send the queue again"
+    expect_client_elapsed 1.0 4.5 "the collector closed 7 connections at once: before each new connect sleep st->backoff (0.05 s, then 0.1, 0.2, 0.2... with --max-backoff 0.2), about 1.15 s in all; then double it"
     start_peer_server weather-collector --station wx8b --count 8 --drop-after 4 --last-ack-delay 0
     run_client --interval 0.02 --count 8 --id wx8b --max-backoff 0.2 127.0.0.1 "$PEER_PORT"
     expect_client_status 0 "after reconnecting, send every reading still in the queue again, oldest first (resend_queue())"

@@ -36,8 +36,10 @@ SENSOR_TEMPS = (150, 220, 210, 260, 250, 190)
 
 def harness_tenths(sensor, seq):
     """The temperature (tenths) harness sensor number sensor reports as
-    reading seq: -15.0 to 34.9, different for every station."""
-    return (seq * 37 + sensor * 53) % 500 - 150
+    reading seq, -15.0 to 20.9: sensors 0, 3, 6... report only negative
+    temperatures, 1, 4, 7... both signs, 2, 5, 8... only positive ones
+    (a row must not start its min or max at 0)."""
+    return (-150, -20, 110)[sensor % 3] + (seq * 37 + sensor * 11) % 100
 
 
 def sensor_tenths(seq):
@@ -586,50 +588,22 @@ class Collector:
                     lines.buf = early + lines.buf
             self.ack(conn, seq)
 
-    def check_backoff(self):
-        """Check the waits between the connections closed at once."""
-        a = self.args
-        gaps = [t2 - t1 for t1, t2 in zip(self.accepts, self.accepts[1:a.refuse + 1])]
-        want, d = [], a.backoff_first
-        for _ in gaps:
-            want.append(min(d, a.backoff_max))
-            d *= 2
-        shown = ", ".join("%.2f" % g for g in gaps)
-        plan = ", ".join("%.2f" % w for w in want)
-        if sum(gaps) < 0.8 * sum(want) or min(gaps) < 0.5 * want[0]:
-            raise Mismatch("the collector closed %d connections at once; the "
-                           "sensor came back after %s s, expected at least about "
-                           "%s s (wait, then double the wait after each failure)"
-                           % (a.refuse, shown, plan))
-        if sum(gaps) > 2 * sum(want) + 0.6:
-            raise Mismatch("the collector closed %d connections at once; the "
-                           "sensor came back after %s s in all %.2f s, expected "
-                           "about %s s: the wait must stop growing at "
-                           "--max-backoff %.2f" % (a.refuse, shown, sum(gaps),
-                                                   plan, a.backoff_max))
-        return shown
-
-    def check_interval(self):
-        a = self.args
-        span = self.arrived[a.count] - self.arrived[1]
-        least = (a.count - 1) * a.interval * 0.8
-        if span < least:
-            raise Mismatch("readings 1 to %d arrived within %.2f s; with "
-                           "--interval %g they should take at least %.2f s"
-                           % (a.count, span, a.interval, (a.count - 1) * a.interval))
+    def gaps(self):
+        """The waits between the connections closed at once, as text. (As
+        this peer saw them: a busy machine can delay it, so the test
+        times the sensor itself.)"""
+        return ", ".join("%.2f" % (t2 - t1) for t1, t2 in zip(
+            self.accepts, self.accepts[1:self.args.refuse + 1]))
 
 
 @peer("weather-collector", "a collector for one sensor: ACKs its readings "
       "and checks STATION, SEQ, TIME, TEMP; --refuse R closes the first R "
-      "connections at once (checks the backoff), --drop-after K closes the "
+      "connections at once (to time the backoff), --drop-after K closes the "
       "first served connection at reading K with readings unacknowledged "
       "(checks the resend)")
 @option("--station", default="station1")
 @option("--count", type=int, default=6)
-@option("--interval", type=float, default=0, help="check the readings' pace")
 @option("--refuse", type=int, default=0)
-@option("--backoff-first", type=float, default=0.05)
-@option("--backoff-max", type=float, default=0.2)
 @option("--drop-after", type=int, default=0)
 @option("--last-ack-delay", type=float, default=0.3)
 def weather_collector(args, deadline):
@@ -650,11 +624,7 @@ def weather_collector(args, deadline):
                 if len(c.accepts) <= args.refuse:
                     continue  # closed at once
                 c.serve(conn)
-        extra = ""
-        if args.refuse:
-            extra = "; came back after %s s" % c.check_backoff()
-        if args.interval and not args.refuse and not args.drop_after:
-            c.check_interval()
+        extra = "; came back after %s s" % c.gaps() if args.refuse else ""
         say("ok: readings 1 to %d acknowledged, %d connections%s" % (
             args.count, len(c.accepts), extra))
     finally:
