@@ -898,6 +898,8 @@ def grade_lesson(lesson, impl, src, bin_dir, sandbox, weight, sanitize,
     try:
         compiled = build(lesson, src, bin_dir, slot, sanitize, programs,
                          problems)
+        if RunOptions.reporter:
+            RunOptions.reporter.build(lesson, compiled)
         submitted = any(not os.path.exists(os.path.join(
             bin_dir, lesson, p + ".missing")) for p in compiled) or \
             bool(problems)
@@ -1087,6 +1089,16 @@ class Reporter:
                     return
                 self._progress()
 
+    def build(self, lesson, compiled):
+        """Say which programs did not compile, before any step runs."""
+        with self.lock:
+            if self.events:
+                self.stream.write(json.dumps({
+                    "event": "build", "lesson": lesson, "compile": {
+                        p: "ok" if e is None else e
+                        for p, e in compiled.items()}}) + "\n")
+                self.stream.flush()
+
     def step(self, lesson, number, name, passed, transcript, seconds, note):
         with self.lock:
             self.done += 1
@@ -1214,6 +1226,9 @@ def cmd_check(args):
     os.makedirs(reports, exist_ok=True)
     report = summarise(impl, results, seconds)
     report["sanitize"] = bool(args.sanitize)
+    report["src"] = src   # the lab takes a check of its lessons/ as progress
+    report["first_failure"] = bool(args.first_failure)
+    report["only_step"] = args.step
     write_json(os.path.join(reports, "results.json"), report)
     write_junit(os.path.join(reports, "junit.xml"), results)
     if args.expect == "fail":
