@@ -121,31 +121,35 @@ teardown() {
 }
 
 @test "step 4: TCP_NODELAY: the client's write-write-read rounds are over 5 times faster with --nodelay" {
-    start_peer_server opt-request-server --connections 2 --timeout 10
-    run_client --rounds 6 127.0.0.1 "$PEER_PORT"
-    expect_client_status 0 || return 1
-    local nagle fast
-    nagle=$(client_median) || return 1
-    run_client --nodelay --rounds 6 127.0.0.1 "$PEER_PORT"
-    expect_client_status 0 || return 1
-    fast=$(client_median) || return 1
-    ratio_above "$nagle" "$fast" 5 ||
-        lab_fail "the median round trip was $nagle ms without --nodelay and $fast ms with it; expected more than 5 times faster with it" \
+    # Up to three tries: a busy machine can slow the fast rounds down, never
+    # speed up the slow ones (they wait for a kernel timer).
+    start_peer_server opt-request-server --connections 6 --timeout 20
+    local try rc gap1 gap2 why
+    for try in 1 2 3; do
+        rc=0
+        measure_nagle 127.0.0.1 "$PEER_PORT" 6 || rc=$?
+        [ "$rc" -eq 1 ] && return 1
+        # The harness server's view: how long each request's second piece
+        # came after its first, without --nodelay and with it.
+        wait_peer_line "^connection $((2 * try)): " 3 || return 1
+        gap1=$(sed -nE "s/^connection $((2 * try - 1)): .* median gap ([0-9.]+) ms\$/\1/p" "$PEER_OUT")
+        gap2=$(sed -nE "s/^connection $((2 * try)): .* median gap ([0-9.]+) ms\$/\1/p" "$PEER_OUT")
+        if [ "$rc" -ne 0 ]; then
+            why="the median round trip was $NAGLE_MS ms without --nodelay and $FAST_MS ms with it; expected more than 5 times faster with it"
+        elif ! ratio_above "${gap1:-0}" "${gap2:-0}" 5; then
+            why="the harness server saw the second piece of each request ${gap1:-?} ms after the first without --nodelay and ${gap2:-?} ms with it; expected over 5 times less with it"
+        else
+            why=''
+            break
+        fi
+    done
+    [ -z "$why" ] ||
+        lab_fail "$why (3 tries)" \
             "turn TCP_NODELAY on before the first send(): then the second small write leaves at once instead of waiting for the ACK of the first, which the server delays (~40 ms)" ||
         return 1
     grep -qx 'TCP_NODELAY: asked 1, kernel gives 1' "$CLIENT_OUT" ||
         lab_fail "with --nodelay the client should print 'TCP_NODELAY: asked 1, kernel gives 1'" \
-            "in set_nodelay(), setsockopt() TCP_NODELAY (level IPPROTO_TCP) to 1, getsockopt() it back and print it" ||
-        return 1
-    # The harness server's view: how long each request's second piece came
-    # after its first.
-    wait_peer_line '^connection 2: ' 3 || return 1
-    local gap1 gap2
-    gap1=$(sed -nE 's/^connection 1: .* median gap ([0-9.]+) ms$/\1/p' "$PEER_OUT")
-    gap2=$(sed -nE 's/^connection 2: .* median gap ([0-9.]+) ms$/\1/p' "$PEER_OUT")
-    ratio_above "${gap1:-0}" "${gap2:-0}" 5 ||
-        lab_fail "the harness server saw the second piece of each request ${gap1:-?} ms after the first without --nodelay and ${gap2:-?} ms with it; expected over 5 times less with it" \
-            "set TCP_NODELAY on the socket you send on, before the requests"
+            "in set_nodelay(), after setsockopt(), getsockopt() TCP_NODELAY back into an int and print it"
 }
 
 @test "step 5: SO_LINGER 0: after bye the client sees a reset, not end-of-file, and no TIME_WAIT is left" {
@@ -167,15 +171,15 @@ teardown() {
 @test "step 6: end to end: Nagle's delay against your server, and the client's close leaves TIME_WAIT on its side" {
     need_ss || return 1
     start_server 127.0.0.1 0
-    run_client --rounds 5 "$SERVER_HOST" "$SERVER_PORT"
-    expect_client_status 0 || return 1
-    local nagle fast
-    nagle=$(client_median) || return 1
-    run_client --nodelay --rounds 5 "$SERVER_HOST" "$SERVER_PORT"
-    expect_client_status 0 || return 1
-    fast=$(client_median) || return 1
-    ratio_above "$nagle" "$fast" 5 ||
-        lab_fail "against your server the median round trip was $nagle ms without --nodelay and $fast ms with it; expected more than 5 times faster with it" \
+    local try rc
+    for try in 1 2 3; do
+        rc=0
+        measure_nagle "$SERVER_HOST" "$SERVER_PORT" 5 || rc=$?
+        [ "$rc" -eq 1 ] && return 1
+        [ "$rc" -eq 0 ] && break
+    done
+    [ "$rc" -eq 0 ] ||
+        lab_fail "against your server the median round trip was $NAGLE_MS ms without --nodelay and $FAST_MS ms with it; expected more than 5 times faster with it (3 tries)" \
             "the client sets TCP_NODELAY with --nodelay (step 4); the server answers each whole line with one send()" ||
         return 1
     wait_time_wait "( dport = :$SERVER_PORT )" 2 ||

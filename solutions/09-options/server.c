@@ -154,8 +154,8 @@ static void on_signal(int sig) {
     stopping = 1;
 }
 
-/* Catch SIGINT and SIGTERM without SA_RESTART, so they interrupt the
-   wait; returns 0 or -1. */
+/* Make SIGINT and SIGTERM set `stopping`, without SA_RESTART, so they cut
+   accept() or recv() short; returns 0 or -1. */
 static int catch_signals(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -267,7 +267,8 @@ static void format_address(const struct sockaddr *addr, socklen_t len,
         snprintf(name, size, "%s:%s", ip, serv);
 }
 
-/* Print "listening on HOST:PORT" with the real port; returns 0 or -1. */
+/* Print "listening on IP:PORT" with the address and port the kernel bound
+   (PORT 0 became a real port); returns 0 or -1. */
 static int announce(int fd) {
     struct sockaddr_storage bound;
     socklen_t len = sizeof bound;

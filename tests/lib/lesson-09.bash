@@ -94,3 +94,17 @@ wait_time_wait() {
         sleep 0.02 # polling for the state, with a deadline
     done
 }
+
+# Time the client against $1:$2 without --nodelay ($3 rounds) and with it
+# (10 rounds); sets NAGLE_MS and FAST_MS, the two medians.
+# Returns 0 when the first is over 5 times the second, 2 when it is not,
+# 1 after failing the step (the client failed).
+measure_nagle() {
+    run_client --rounds "$3" "$1" "$2"
+    expect_client_status 0 || return 1
+    NAGLE_MS=$(client_median) || return 1
+    run_client --nodelay --rounds 10 "$1" "$2"
+    expect_client_status 0 || return 1
+    FAST_MS=$(client_median) || return 1
+    ratio_above "$NAGLE_MS" "$FAST_MS" 5 || return 2
+}
