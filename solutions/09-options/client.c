@@ -9,6 +9,9 @@
  * median and the mean. With --nodelay it first turns TCP_NODELAY on, and
  * prints "TCP_NODELAY: asked 1, kernel gives 1". Then it closes first.
  *
+ //> * Fill in the TODO of step 4 (lessons/09-options/README.md); then
+ //> * `make check LESSON=09` (or `check 09` in the lab) says how it went.
+ //> *
  * usage: client [--nodelay] [--rounds N] [HOST [PORT]]
  *        default 127.0.0.1 9000, 10 rounds
  */

@@ -16,6 +16,9 @@
  *                  before listen(), so every connection gets them
  *   --linger0      SO_LINGER on with 0 s: close() resets the connection
  *
+ //> * Fill in the TODOs in the order of lessons/09-options/README.md; after
+ //> * each step `make check LESSON=09` (or `check 09` in the lab) says how it went.
+ //> *
  * usage: server [--no-reuseaddr] [--keepalive IDLE,INTVL,CNT] [--rcvbuf N]
  *               [--sndbuf N] [--linger0] [HOST [PORT]]
  *        default 127.0.0.1 9000; PORT 0 = any free port
