@@ -357,8 +357,8 @@ static long answer_lines(int fd, const char *buf, size_t len, int *bye) {
     const char *nl;
     while (!*bye && (nl = memchr(buf + used, '\n', len - used)) != NULL) {
         size_t n = (size_t)(nl - (buf + used)) + 1;
-        /* One send() per answer: with Nagle on (the client's side) the
-           answer waits for nothing; step 4 looks at the requests. */
+        /* One send() per answer: an answer written in two pieces would
+           meet Nagle's delay on this side too (step 4). */
         if (send_all(fd, buf + used, n) < 0)
             return -1;
         *bye = (n == 4 && memcmp(buf + used, "bye\n", 4) == 0) ||
