@@ -17,6 +17,10 @@
  * A name the resolver does not know gets its own message
  * (gai_strerror) and exit status 1.
  *
+ //> * Fill in the TODOs in the order of lessons/07-names/README.md (steps 1
+ //> * to 6 and 8 are this file's); after each step `make check LESSON=07`
+ //> * (or `check 07` in the lab) says how it went.
+ //> *
  * usage: client --whoami | --lookup NAME | --service NAME[/PROTO]
  *               | --reverse ADDRESS
  *        client [HOST [PORT]]    default 127.0.0.1 8080
@@ -109,7 +113,7 @@ static int print_fqdn(const char *name) {
         report_gai("getaddrinfo", name, err);
         return -1;
     }
-    printf("fqdn: %s\n", res->ai_canonname ? res->ai_canonname : name);
+    printf("fqdn: %s\n", res->ai_canonname); /* set: we asked for it */
     freeaddrinfo(res);
     return 0;
     //}

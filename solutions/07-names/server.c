@@ -19,6 +19,9 @@
  * a line "bye" (or end-of-file) ends that client's session. The server runs
  * until SIGINT or SIGTERM, then closes every connection and exits 0.
  *
+ //> * Fill in the TODOs of step 7 (lessons/07-names/README.md); after it,
+ //> * `make check LESSON=07` (or `check 07` in the lab) says how it went.
+ //> *
  * usage: server [HOST [PORT]]    default 127.0.0.1 8080; PORT 0 = any free port
  */
 #define _POSIX_C_SOURCE 200809L
@@ -247,8 +250,8 @@ static int set_nonblocking(int fd) {
     return 0;
 }
 
-/* Register the new connection fd from peer; returns 0, or -1 (the caller
-   closes fd). */
+/* Register the new connection fd from peer, a socket address of len
+   bytes of any family; returns 0, or -1 (the caller closes fd). */
 static int add_client(int fd, const struct sockaddr *peer, socklen_t len) {
     if (set_nonblocking(fd) < 0)
         return -1;
@@ -276,8 +279,9 @@ static void drop_client(struct client *c) {
     accept_paused = 0; /* an fd is free again */
 }
 
-/* Accept every connection waiting on the (non-blocking) listener; returns
-   0, or -1 on an error that should stop the server. */
+/* Accept every connection waiting on the (non-blocking) listener, IPv4
+   and IPv6 clients alike; returns 0, or -1 on an error that should stop
+   the server. */
 static int accept_clients(int listener) {
     for (;;) {
         struct sockaddr_storage peer; /* an IPv4 or an IPv6 client */
