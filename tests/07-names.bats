@@ -154,7 +154,7 @@ expect_resolver_error() {
     LAB_STDIN=$LAB_TMP/in run_client localhost "$PEER_PORT"
     expect_client_stdout 'hello by name\n' "$why" || return 1
     expect_client_status 0 "$why" || return 1
-    local service
+    local service port
     read -r service port < <(free_named_service)
     if [ -n "$service" ]; then
         start_peer_server echo-server --port "$port" || return 1

@@ -186,7 +186,7 @@ static int lookup(const char *name) {
     if (res->ai_canonname)
         printf("canonical name: %s\n", res->ai_canonname);
     //}
-    //> errno = ENOSYS;
+    //> errno = ENOSYS; /* until then: these three lines */
     //> report_gai("getaddrinfo", name, EAI_SYSTEM);
     //> return -1;
     int status = 0;
