@@ -33,6 +33,7 @@ import argparse
 import csv
 import ctypes
 import fcntl
+import hashlib
 import json
 import os
 import pwd
@@ -608,6 +609,7 @@ def build(lesson, src, bin_dir, slot, sanitize, programs=None,
     src_dir = os.path.join(src, lesson)
     out_dir = os.path.join(bin_dir, lesson)
     os.makedirs(out_dir, exist_ok=True)
+    todo = []
     for prog in programs if programs is not None else programs_of(src_dir):
         binary = os.path.join(out_dir, prog)
         for old in (binary + ".compile.log", binary + ".missing"):
@@ -623,7 +625,15 @@ def build(lesson, src, bin_dir, slot, sanitize, programs=None,
             write_text(binary + ".missing", why + "\n")
             results[prog] = why
             continue
-        error = compile_one(lesson, prog, src, binary, slot, sanitize)
+        todo.append((prog, binary))
+    # The programs of a lesson compile at once: they do not depend on
+    # each other, and a student waits for the slowest.
+    with ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:
+        errors = list(pool.map(lambda t: compile_cached(
+            lesson, t[0], src, t[1], slot, sanitize), todo))
+    if todo:
+        slot.kill_all()   # nothing of a build may outlive it
+    for (prog, binary), error in zip(todo, errors):
         if error is None:
             results[prog] = None
         else:
@@ -631,6 +641,44 @@ def build(lesson, src, bin_dir, slot, sanitize, programs=None,
             write_text(binary + ".compile.log", error[:LOG_LIMIT])
             results[prog] = error.strip()[:LOG_LIMIT] or "the build failed"
     return results
+
+
+def build_key(src, lesson, prog, sanitize):
+    """A digest of everything a program's binary depends on: its source,
+    the Makefile, the compiler and flags from the environment."""
+    h = hashlib.sha256()
+    for path in (os.path.join(src, lesson, prog + ".c"),
+                 os.path.join(ROOT, "Makefile")):
+        with open(path, "rb") as f:
+            h.update(f.read(SOURCE_LIMIT + 1))
+        h.update(b"\0")
+    for var in ("CC", "CFLAGS", "CPPFLAGS", "LDFLAGS", "LDLIBS"):
+        h.update(("%s=%s\0" % (var, os.environ.get(var, ""))).encode())
+    h.update(b"sanitize" if sanitize else b"plain")
+    return h.hexdigest()[:32]
+
+
+def compile_cached(lesson, prog, src, binary, slot, sanitize):
+    """compile_one, unless the same source was built with the same
+    Makefile and flags before: a check of unchanged code then takes the
+    binary it built last time (BINARY.key names what it was built from)."""
+    key_file = binary + ".key"
+    try:
+        key = build_key(src, lesson, prog, sanitize)
+    except OSError:
+        key = None
+    try:
+        with open(key_file) as f:
+            same = key is not None and f.read().strip() == key
+    except OSError:
+        same = False
+    if same and os.path.isfile(binary):
+        return None
+    remove(key_file)
+    error = compile_one(lesson, prog, src, binary, slot, sanitize)
+    if error is None and key is not None:
+        write_text(key_file, key + "\n")
+    return error
 
 
 def compile_one(lesson, prog, src, binary, slot, sanitize):
@@ -652,7 +700,6 @@ def compile_one(lesson, prog, src, binary, slot, sanitize):
             cmd.append("SANITIZE=1")
         status, out, timed_out = run(cmd, timeout=BUILD_BOUND, cwd=ROOT,
                                      env=make_env())
-        slot.kill_all()
         # The compiler's words; make's own line names our staging folder.
         text = "".join(l for l in out.decode(errors="replace").splitlines(
             True) if not l.startswith("make: *** "))

@@ -145,9 +145,7 @@ lab_teardown() {
         kill -KILL -- "-$pgid" 2>/dev/null
     done
     lab_kill_sandbox || left+=" (sandbox)"
-    # Under grade.py (which sets LAB_SANDBOX_LOG) the sweep of /tmp is done
-    # once after the lesson, not after every step.
-    [ -n "${LAB_SANDBOX_LOG:-}" ] || lab_sweep_sandbox_files
+    lab_sweep_sandbox_files
     # A program that flooded its output filled these files; the transcript
     # is printed already, so free the disk now, not at the end of the run.
     find "$LAB_TMP" -maxdepth 1 -type f -size +1M -delete 2>/dev/null
@@ -270,8 +268,12 @@ lab_kill_sandbox() {
 # Remove the files the sandbox uid left in the world-writable folders.
 lab_sweep_sandbox_files() {
     [ -n "${LAB_SANDBOX_UID:-}" ] || return 0
-    find /tmp /var/tmp /dev/shm -xdev -user "$LAB_SANDBOX_UID" -print \
-        -delete >"$LAB_TMP/swept" 2>/dev/null
+    # The top level only: that is where a program can write (the folders
+    # are sticky and world-writable), and walking all of /tmp after every
+    # step costs more than the step. grade.py sweeps in depth afterwards.
+    find /tmp /var/tmp /dev/shm -xdev -mindepth 1 -maxdepth 1 \
+        -user "$LAB_SANDBOX_UID" -print -exec rm -rf {} + \
+        >"$LAB_TMP/swept" 2>/dev/null
     [ -s "$LAB_TMP/swept" ] &&
         lab_sandbox_log "removed $(head -n 20 "$LAB_TMP/swept" | tr '\n' ' ')"
     return 0
