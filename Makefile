@@ -1,10 +1,11 @@
 # socklab - every entry point of the lab.
 #
 #   make            build every lesson program (lessons/ and solutions/)
-#   make lab        build and start the lab REPL
+#   make lab        build and start the lab REPL (make install: `lab` on PATH)
 #   make check      grade lessons/ (LESSON=NN for one, LAB_IMPL=solutions)
 #   make grade      grade a class: SUBMISSIONS=DIR, one folder per student
 #   make test       the project's own test (what CI runs)
+#   make bench      how fast: check, make check, grade, make test (medians)
 #   make doctor     say what is missing and why;  make setup  installs it
 #   make dist       the student hand-out tarball
 #   make clean      remove build/
@@ -75,13 +76,26 @@ $(BUILD)/lab/%.o: lab/%.c
 	$(CC) $(LAB_CFLAGS) -D_DEFAULT_SOURCE $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/lab/lab: $(LAB_OBJECTS)
-	$(CC) $(LAB_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lreadline
+	$(CC) $(LAB_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lreadline $(LDLIBS)
 
 .PHONY: lab-build
 lab-build: $(BUILD)/lab/lab
 
 lab: setup-quiet lab-build
 	@$(BUILD)/lab/lab
+
+# `lab CMD ARGS` from any shell: a link in $(PREFIX)/bin to this
+# checkout's lab, which finds its lessons through the link.
+PREFIX ?= $(HOME)/.local
+.PHONY: install uninstall
+install: lab-build
+	@mkdir -p $(DESTDIR)$(PREFIX)/bin
+	ln -sfn $(abspath $(BUILD)/lab/lab) $(DESTDIR)$(PREFIX)/bin/lab
+	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) ;; \
+	  *) echo "note: $(PREFIX)/bin is not on your PATH; add it to run 'lab' from anywhere";; esac
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/lab
 
 # ---------------------------------------------------------------- grading
 
@@ -106,6 +120,16 @@ grade: setup-quiet
 .PHONY: bench-grade
 bench-grade: setup-quiet
 	tests/grader/bench-class $(BUILD)/bench
+
+# ---------------------------------------------------------------- benchmarks
+
+# Each figure of a student's loop and of the project's own runs, as the
+# median of BENCH_RUNS (3) beside its target; BENCH_ONLY=check-solved,...
+# picks some (tests/lib/bench --help). Reported, never asserted.
+.PHONY: bench
+bench: setup-quiet
+	@tests/lib/bench $(if $(BENCH_RUNS),--runs $(BENCH_RUNS)) \
+	    $(if $(BENCH_ONLY),--only $(BENCH_ONLY))
 
 # ---------------------------------------------------------------- the project's own test
 
