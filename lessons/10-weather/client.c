@@ -84,7 +84,8 @@ static double interval = 2.0;
 static unsigned long long count = 6;
 static double max_backoff = 2.0;
 
-/* Print "client: WHAT HOST:PORT: reason" for the current errno. */
+/* Print "client: WHAT HOST:PORT: reason" for the current errno (PORT as
+   it was given: a number or a service name). */
 static void report(const char *what) {
     fprintf(stderr, "client: %s %s:%s: %s\n", what, host, port,
             strerror(errno));

@@ -689,7 +689,8 @@ static void on_stop(int sig) {
     shutdown(listener, SHUT_RDWR);
 }
 
-/* Ignore SIGPIPE and catch SIGTERM and SIGINT; returns 0 or -1. */
+/* Ignore SIGPIPE; let SIGTERM and SIGINT stop the collector; returns 0
+   or -1. */
 static int setup_signals(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
