@@ -93,32 +93,32 @@ teardown() {
 }
 
 @test "step 7: the sensor sends N readings at its interval and exits once all are acknowledged" {
-    start_peer_server weather-collector --station wx7 --count 5 --last-ack-delay 0.3
-    run_client_timed --interval 0.2 --count 5 --id wx7 127.0.0.1 "$PEER_PORT"
+    start_peer_server weather-collector --station wx7 --count 5 --last-ack-delay 0.15
+    run_client_timed --interval 0.1 --count 5 --id wx7 127.0.0.1 "$PEER_PORT"
     expect_client_status 0 "keep every reading in the queue until its ACK comes; exit 0 when all COUNT readings are taken and the queue is empty"
     expect_client_stdout 'acknowledged 1 15.0\nacknowledged 2 22.0\nacknowledged 3 21.0\nacknowledged 4 26.0\nacknowledged 5 25.0\nall 5 readings acknowledged\n' \
         "print \"acknowledged SEQ TEMP\" for each reading an ACK drops from the queue"
     wait_peer_done 3 "each reading: SEQ 1, 2, 3..., TIME from time(NULL), TEMP from TEMPS in turn; and wait for the last ACK before you exit"
-    expect_client_elapsed 0.75 5 "5 readings with --interval 0.2 take at least 0.8 s: take a reading only when it is due (st->due), and wait for answers in between"
+    expect_client_elapsed 0.38 5 "5 readings with --interval 0.1 take at least 0.4 s: take a reading only when it is due (st->due), and wait for answers in between"
 }
 
 @test "step 8: the sensor reconnects with backoff, resends what is unacknowledged, and gives up in the end" {
-    start_peer_server weather-collector --station wx8 --count 3 --refuse 7 --last-ack-delay 0
-    run_client_timed --interval 0.05 --count 3 --id wx8 --max-backoff 0.2 127.0.0.1 "$PEER_PORT"
+    start_peer_server weather-collector --station wx8 --count 3 --refuse 6 --last-ack-delay 0
+    run_client_timed --interval 0.05 --count 3 --id wx8 --max-backoff 0.1 127.0.0.1 "$PEER_PORT"
     expect_client_status 0 "when the connection is lost, reconnect: wait FIRST_BACKOFF, then twice as long after each failure, never longer than --max-backoff"
     wait_peer_done 3 "after reconnecting, send the queue again"
-    expect_client_elapsed 1.0 4.5 "the collector closed 7 connections at once: before each new connect sleep st->backoff (0.05 s, then 0.1, 0.2, 0.2... with --max-backoff 0.2), about 1.15 s in all; then double it"
+    expect_client_elapsed 0.45 2.5 "the collector closed 6 connections at once: before each new connect sleep st->backoff, then double it, never more than --max-backoff (here 0.05 s, then 0.1, 0.1, 0.1...: about 0.55 s in all)"
     start_peer_server weather-collector --station wx8b --count 8 --drop-after 4 --last-ack-delay 0
     run_client --interval 0.02 --count 8 --id wx8b --max-backoff 0.2 127.0.0.1 "$PEER_PORT"
     expect_client_status 0 "after reconnecting, send every reading still in the queue again, oldest first (resend_queue())"
     wait_peer_done 3 "readings that were sent but not acknowledged are not safe: keep them in the queue and resend them all after reconnecting"
     local port
     port=$(free_port)
-    run_client_timed --count 2 --id wx8c --max-backoff 0.05 127.0.0.1 "$port"
+    run_client_timed --count 2 --id wx8c --max-backoff 0.01 127.0.0.1 "$port"
     expect_client_status 1 "after MAX_FAILURES failures in a row, give up: print why the last connect failed, exit 1"
     expect_client_error "^client: connect 127\.0\.0\.1:$port: Connection refused$" \
         "one line when giving up: client: connect HOST:PORT: reason"
-    expect_client_elapsed 0.4 4 "with no collector at all the sensor must retry (20 connects, with backoff) before it gives up, not exit at the first refusal, nor retry for ever"
+    expect_client_elapsed 0.15 4 "with no collector at all the sensor must retry (20 connects, 0.01 s apart with --max-backoff 0.01) before it gives up, not exit at the first refusal, nor retry for ever"
 }
 
 @test "step 9: end to end, the collector is killed mid-stream and restarted: no reading lost or counted twice" {
@@ -128,15 +128,15 @@ teardown() {
     port=$SERVER_PORT
     local LAB_CALL_TIMEOUT=15 # the sensors' bound
     for i in 1 2 3; do
-        start_sensor "e2e-c$i" --interval 0.02 --count 40 --id "e2e-c$i" --max-backoff 0.2 127.0.0.1 "$port"
+        start_sensor "e2e-c$i" --interval 0.02 --count 30 --id "e2e-c$i" --max-backoff 0.2 127.0.0.1 "$port"
     done
     setsid "${PEER[@]}" weather-stream --host 127.0.0.1 --port "$port" --sensors 3 \
-        --count 40 --interval 0.02 --prefix e2e-h --timeout 12 \
+        --count 30 --interval 0.02 --prefix e2e-h --timeout 12 \
         </dev/null >"$LAB_TMP/stream.out" 2>&1 3>&- &
     local stream=$!
     LAB_PGIDS+=("$stream")
     LAB_CALL_TIMEOUT=5 peer_ok --why "the collector must count the sensors' readings while they stream (steps 1 and 3)" \
-        weather-wait --prefix e2e --min-total 40
+        weather-wait --prefix e2e --min-total 30
     kill_server
     start_server --state "$state" 127.0.0.1 "$port"
     wait_sensors 12 "after the collector comes back on the same port, the sensors reconnect and finish"
@@ -148,9 +148,9 @@ teardown() {
     [ "$LAB_REAPED" -eq 0 ] ||
         lab_fail "the harness sensors did not finish: $(tail -n 5 "$LAB_TMP/stream.out")" \
             "the restarted collector must serve again on the same port"
-    peer_ok weather-stats --harness e2e-h:3:40 --sensor e2e-c1:40 --sensor e2e-c2:40 \
-        --sensor e2e-c3:40 --rejected 0 \
-        --why "6 sensors sent 40 readings each; the collector was killed (SIGKILL) mid-stream and restarted with its state file: every station must count exactly 40 (a lost reading: not saved before its ACK, or not resent; one too many: a resend counted twice)"
+    peer_ok weather-stats --harness e2e-h:3:30 --sensor e2e-c1:30 --sensor e2e-c2:30 \
+        --sensor e2e-c3:30 --rejected 0 \
+        --why "6 sensors sent 30 readings each; the collector was killed (SIGKILL) mid-stream and restarted with its state file: every station must count exactly 30 (a lost reading: not saved before its ACK, or not resent; one too many: a resend counted twice)"
     kill -TERM "$SERVER_PID"
     wait_server_exit 3
     expect_server_status 0
