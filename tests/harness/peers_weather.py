@@ -526,6 +526,8 @@ class Collector:
         if not seq.isdigit() or not when.isdigit():
             raise Mismatch("SEQ and TIME must be whole numbers: %s" % escape(line))
         seq = int(seq)
+        if seq == 0:
+            raise Mismatch("a reading with SEQ 0: sequence numbers start at 1")
         if prev is None and seq > self.acked + 1:
             raise Mismatch("after a reconnect the first reading sent was %d, but "
                            "%d was never acknowledged: readings %d to %d are lost "
