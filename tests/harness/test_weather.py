@@ -170,11 +170,12 @@ TEMPS = peers_weather.SENSOR_TEMPS
 
 
 def sensor(port, count, first=1, resend=True, wait_last=True, station="wx"):
-    """A sensor like client.c, in Python: pipelines nothing, resends what
-    is unacknowledged after reconnecting (unless resend=False)."""
-    pending, seq, delay = [], first, 0.02
+    """A sensor like client.c, in Python: sends a reading every 0.05 s
+    without waiting for its ACK, keeps the unacknowledged ones, and sends
+    them again after reconnecting (unless resend=False: it forgets them)."""
+    pending, seq, end, delay = [], first, first + count, 0.02
     deadline = time.monotonic() + 5
-    while (seq < first + count or pending) and time.monotonic() < deadline:
+    while (seq < end or pending) and time.monotonic() < deadline:
         try:
             s = socket.create_connection(("127.0.0.1", port), timeout=2)
         except OSError:
@@ -186,19 +187,26 @@ def sensor(port, count, first=1, resend=True, wait_last=True, station="wx"):
                 pending = []
             for p in pending:
                 s.sendall(peers_weather.reading_line(station, p, TEMPS[(p - 1) % 6]))
-            f = s.makefile("rb")
-            while seq < first + count or pending:
-                if seq < first + count:
+            s.settimeout(0.05)
+            buf = b""
+            while (seq < end or pending) and time.monotonic() < deadline:
+                if seq < end:
                     pending.append(seq)
                     s.sendall(peers_weather.reading_line(station, seq, TEMPS[(seq - 1) % 6]))
                     seq += 1
-                    if seq == first + count and not wait_last:
+                    if seq == end and not wait_last:
                         return
-                line = f.readline()
-                if not line:
+                try:
+                    data = s.recv(4096)
+                except socket.timeout:
+                    continue
+                if not data:
                     raise OSError("closed")
-                acked = int(line.split()[2])
-                pending = [p for p in pending if p > acked]
+                buf += data
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    acked = int(line.split()[2])
+                    pending = [p for p in pending if p > acked]
         except OSError:
             time.sleep(delay)
             delay *= 2
