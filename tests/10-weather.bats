@@ -54,7 +54,7 @@ teardown() {
     start_server
     peer_ok weather-sensors --sensors 2 --count 3 --sequential --prefix term
     local stats
-    stats=$("${PEER[@]}" weather-stats --host "$SERVER_HOST" --port "$SERVER_PORT" \
+    stats=$(timeout 10 "${PEER[@]}" weather-stats --host "$SERVER_HOST" --port "$SERVER_PORT" \
         --harness term:2:3 --rejected 0 3>&-) ||
         lab_fail "STATS before SIGTERM is wrong: $stats" "steps 1 and 2 first"
     kill -TERM "$SERVER_PID"
@@ -130,7 +130,7 @@ teardown() {
     for i in 1 2 3; do
         start_sensor "e2e-c$i" --interval 0.02 --count 30 --id "e2e-c$i" --max-backoff 0.2 127.0.0.1 "$port"
     done
-    setsid "${PEER[@]}" weather-stream --host 127.0.0.1 --port "$port" --sensors 3 \
+    setsid timeout 20 "${PEER[@]}" weather-stream --host 127.0.0.1 --port "$port" --sensors 3 \
         --count 30 --interval 0.02 --prefix e2e-h --timeout 12 \
         </dev/null >"$LAB_TMP/stream.out" 2>&1 3>&- &
     local stream=$!

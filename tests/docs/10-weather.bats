@@ -62,7 +62,7 @@ END" ]
     LAB_CALL_TIMEOUT=10
     start_sensor roof --interval 0.05 --count 50 --id roof 127.0.0.1 "$port"
     start_sensor cellar --interval 0.05 --count 50 --id cellar 127.0.0.1 "$port"
-    "${PEER[@]}" weather-wait --port "$port" --min-total 20 3>&-
+    timeout 10 "${PEER[@]}" weather-wait --port "$port" --min-total 20 3>&-
     kill_server
     start_server --state "$state" 127.0.0.1 "$port"
     wait_sensors 8
