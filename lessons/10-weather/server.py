@@ -140,8 +140,13 @@ class Sensor(socketserver.StreamRequestHandler):
                 skipping = not raw.endswith(b"\n")
                 continue
             skipping = not raw.endswith(b"\n")
+            reply = answer(raw)
+            if reply.startswith("ERR "):
+                print("server: %s:%d: refused a line: %s" % (
+                    self.client_address[0], self.client_address[1], reply[4:-1]),
+                    file=sys.stderr)
             try:
-                self.wfile.write(answer(raw).encode())
+                self.wfile.write(reply.encode())
             except OSError:
                 return
 
