@@ -7,7 +7,7 @@
 #   make test       the project's own test (what CI runs)
 #   make bench      how fast: check, make check, grade, make test (medians)
 #   make doctor     say what is missing and why;  make setup  installs it
-#   make dist       the student hand-out tarball
+#   make dist       the student hand-out tarball (LESSONS=01-03: a stage)
 #   make clean      remove build/
 #
 # Everything generated goes under build/.
@@ -142,8 +142,9 @@ test: setup-quiet
 
 # The student hand-out, $(BUILD)/dist/socklab-student.tar.gz: the files git
 # tracks minus solutions/ and the grader's self-tests (tests/grader/make-dist).
+# LESSONS=01-03 hands out a stage of the course (docs/instructors.md).
 dist:
-	tests/grader/make-dist $(BUILD)/dist
+	tests/grader/make-dist $(BUILD)/dist $(LESSONS)
 
 # ---------------------------------------------------------------- set-up
 
