@@ -52,7 +52,7 @@ export LAB_ROOT := $(CURDIR)
 
 # ---------------------------------------------------------------- lesson programs
 
-all: $(TARGETS)
+all: $(TARGETS) $(BUILD)/tools/peerc
 
 # One C file is one program. LESSONS_SRC lets the grader build a student's
 # lessons/ tree from elsewhere into its own BUILD folder.
@@ -63,6 +63,11 @@ $(BUILD)/lessons/%: $(LESSONS_SRC)/%.c
 $(BUILD)/solutions/%: solutions/%.c
 	@mkdir -p $(@D)
 	$(CC) $(LAB_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LDFLAGS) $(LDLIBS)
+
+# The tests' own tools: peerc hands a harness peer to a running peerd.
+$(BUILD)/tools/%: tests/harness/%.c
+	@mkdir -p $(@D)
+	$(CC) $(LAB_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LDFLAGS)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 

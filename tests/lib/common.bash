@@ -63,6 +63,11 @@ LAB_LISTEN_TIMEOUT=${LAB_LISTEN_TIMEOUT:-3}
 # helpers, whose failures say what happened in their own words.
 BATS_DEBUG_EXCLUDE_PATHS+=("$LAB_ROOT/tests/lib")
 PEER=("$LAB_PYTHON" -S "$LAB_ROOT/tests/harness/peer.py")
+# Under grade.py a peerd has the peers loaded: peerc asks it for a fork
+# instead of a Python start (tests/harness/peerd.py).
+if [ -n "${LAB_PEERD:-}" ] && [ -x "${LAB_PEERC:-}" ]; then
+    PEER=("$LAB_PEERC")
+fi
 
 # LAB_PROFILE=FILE traces every command of every step, with a timestamp,
 # into FILE: where a step's time goes (tests/lib/profile-steps reads it).
