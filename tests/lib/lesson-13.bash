@@ -1,0 +1,97 @@
+# lesson-13.bash - what tests/13-ipv6.bats and tests/docs/13-ipv6.bats
+# share: what this machine can do with IPv6, and the steps' skips with
+# their reasons, so a machine without ::1 (some containers) or a run
+# outside a private network namespace skips a step instead of failing it.
+
+# Can this machine make IPv6 sockets at all?
+has_ipv6() {
+    "$LAB_PYTHON" -c 'import socket; socket.socket(socket.AF_INET6).close()' 2>/dev/null
+}
+
+# Can this machine bind the IPv6 loopback address ::1?
+has_ipv6_loopback() {
+    "$LAB_PYTHON" -c 'import socket
+s = socket.socket(socket.AF_INET6)
+s.bind(("::1", 0))' 2>/dev/null
+}
+
+# Skip the step unless IPv6 sockets exist here.
+need_ipv6() {
+    has_ipv6 || skip "this machine has no IPv6 (socket(AF_INET6) fails): the kernel was built or booted without it"
+}
+
+# Skip the step unless ::1 can be bound here.
+need_ipv6_loopback() {
+    has_ipv6_loopback || skip "this machine has no IPv6 loopback (::1): 'ip -6 addr show lo' lists none (some containers run without it)"
+}
+
+# Are we in a network namespace of our own, where lo is the only
+# interface? Only there may a test bind "::", every interface: here
+# every interface is loopback, so nothing is exposed off the machine.
+in_private_netns() {
+    local links
+    links=$(ip -o link show 2>/dev/null) || return 1
+    [ -n "$links" ] && [ "$(grep -c '' <<<"$links")" -eq 1 ] &&
+        [[ $links == *": lo:"* ]]
+}
+
+# Skip the step unless we are in a private network namespace.
+need_private_netns() {
+    in_private_netns || skip "it binds :: (every interface) and this machine has interfaces besides lo, so it runs only in a private network namespace: 'make check' as root gives one (see the README, Run it by hand)"
+}
+
+# Print the distinct addresses of stream sockets for name $1, in
+# getaddrinfo()'s order (AF_UNSPEC, no AI_ADDRCONFIG, as the client asks),
+# one a line. $2..: a command prefix to run the lookup under.
+lookup_stream() {
+    local name=$1
+    shift
+    "$@" "$LAB_PYTHON" -c 'import socket, sys
+seen = []
+for *_, addr in socket.getaddrinfo(sys.argv[1], 80, 0, socket.SOCK_STREAM):
+    if addr[0] not in seen:
+        seen.append(addr[0])
+print("\n".join(seen))' "$name" 2>/dev/null
+}
+
+# Make sure `localhost`, as the client under test resolves it, has two
+# addresses, ::1 and 127.0.0.1 (in either order): where it already does,
+# nothing changes; else, as root, the client runs in a mount namespace of
+# its own where /etc/hosts has both. Sets DUAL_FIRST and DUAL_SECOND, in
+# the order the client will try them. Skips the step with the reason
+# when neither can be.
+use_dual_localhost() {
+    need_ipv6_loopback
+    local addrs
+    addrs=$(lookup_stream localhost)
+    if [ "$(sort <<<"$addrs" | tr '\n' ' ')" = "127.0.0.1 ::1 " ]; then
+        DUAL_FIRST=${addrs%%$'\n'*} DUAL_SECOND=${addrs#*$'\n'}
+        return 0
+    fi
+    local hosts=$LAB_TMP/hosts prefix
+    printf '127.0.0.1\tlocalhost\n::1\tlocalhost\n' >"$hosts"
+    chmod 644 "$hosts"
+    # $0 of the little script is the file to mount over /etc/hosts.
+    prefix=(unshare --mount -- sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$hosts")
+    if [ "$(id -u)" -eq 0 ] && addrs=$(lookup_stream localhost "${prefix[@]}") &&
+        [ "$(sort <<<"$addrs" | tr '\n' ' ')" = "127.0.0.1 ::1 " ]; then
+        DUAL_FIRST=${addrs%%$'\n'*} DUAL_SECOND=${addrs#*$'\n'}
+        LAB_SANDBOX=("${prefix[@]}" "${LAB_SANDBOX[@]}")
+        LAB_REPRO+=("# first: localhost must be both ::1 and 127.0.0.1: add '::1 localhost' to /etc/hosts (the test gave the client a private copy)")
+        return 0
+    fi
+    skip "localhost is only $(tr '\n' ' ' <<<"$addrs")on this machine, and trying the next address needs two: add '::1 localhost' to /etc/hosts, or run 'make check' as root (the test then gives the client a private /etc/hosts)"
+}
+
+# Wait up to $2 seconds for a line of the server's stdout to match the
+# extended regex $1; fail with the log and the usual causes ($3).
+wait_server_line() {
+    local regex=$1 secs=$2 end
+    end=$((${EPOCHREALTIME//[!0-9]/} + secs * 1000000))
+    while [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ]; do
+        grep -Eq -- "$regex" "$LAB_TMP/server.out" && return 0
+        lab_nap 20 # polling for the log line, with a deadline
+    done
+    lab_fail "the server's log has no line matching: $regex
+  its stdout was: $(lab_escape_file "$LAB_TMP/server.out")" "$3"
+}
