@@ -95,3 +95,25 @@ wait_server_line() {
     lab_fail "the server's log has no line matching: $regex
   its stdout was: $(lab_escape_file "$LAB_TMP/server.out")" "$3"
 }
+
+# Fail unless the client's stderr is exactly one line matching the
+# extended regex $1; $2: the usual causes. (Like common.bash's
+# expect_client_error, but also when stderr is empty.)
+expect_client_said() {
+    local lines=0
+    [ -s "$CLIENT_ERR" ] && lines=$(grep -c '' "$CLIENT_ERR")
+    if [[ $stderr =~ $1 ]] && [ "$lines" -eq 1 ]; then
+        return 0
+    fi
+    lab_fail "the client's messages are not what a user should see
+  expected one line matching: $1
+  stderr was: $(lab_escape_file "$CLIENT_ERR")" "$2"
+}
+
+# Fail unless the client's stderr names DUAL_FIRST, the address it must
+# try first: a client that never looked the name up never tried it.
+never_tried_first() {
+    grep -qF -- "$DUAL_FIRST:" "$CLIENT_ERR" && return 0
+    lab_fail "the client never said a word about $DUAL_FIRST, the first address of localhost here (then $DUAL_SECOND): it did not try it, or failed it in silence" \
+        "resolve HOST and PORT with getaddrinfo() (AF_UNSPEC, SOCK_STREAM, no AI_ADDRCONFIG) and try each result in order, saying why each that failed failed"
+}
