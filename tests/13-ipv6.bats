@@ -22,10 +22,11 @@ teardown() {
 
 @test "step 1: with --v6only off an IPv6 listener takes IPv4 clients, seen as ::ffff:127.0.0.1" {
     need_ipv6
-    start_server --v6only off ::ffff:127.0.0.1 0
+    start_server_why "an IPv6 socket can bind ::ffff:127.0.0.1 (an IPv4-mapped address) only while IPV6_V6ONLY is 0: set it as --v6only says with setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, ...) before bind() (after bind() it fails with EINVAL)" \
+        --v6only off ::ffff:127.0.0.1 0
     [ "$SERVER_HOST" = ::ffff:127.0.0.1 ] ||
         lab_fail "the server says it listens on $SERVER_HOST; expected ::ffff:127.0.0.1, the address it was given" \
-            "bind the address getaddrinfo() gives for HOST; print what getsockname() says"
+            "ask getaddrinfo() for any family (AF_UNSPEC): asked for AF_INET only, glibc turns ::ffff:127.0.0.1 into 127.0.0.1 and you get an IPv4 socket"
     SERVER_HOST=127.0.0.1 peer_ok --why "an IPv6 socket takes IPv4 clients only while IPV6_V6ONLY is 0: setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) before bind(), as --v6only off asks" \
         echo-client --message 'an IPv4 client on an IPv6 socket\n'
     wait_server_line '^connection from ::ffff:127\.0\.0\.1:[0-9]+$' 3 \
@@ -44,7 +45,8 @@ teardown() {
             "report the failed bind() and return 1"
     expect_server_error '^server: bind ::ffff:127\.0\.0\.1:0: Invalid argument$' \
         "an IPv6-only socket refuses an IPv4-mapped address at bind(): set IPV6_V6ONLY before bind() (after it, setsockopt() fails instead)"
-    start_server --v6only on 127.0.0.1 0
+    start_server_why "IPV6_V6ONLY is an option of IPv6 sockets only: on an AF_INET socket setsockopt() fails (Protocol not available). Set it only when the family is AF_INET6" \
+        --v6only on 127.0.0.1 0
     peer_ok --why "IPV6_V6ONLY is an option of IPv6 sockets only: on an AF_INET socket setsockopt() fails (Protocol not available). Set it only when ai_family is AF_INET6" \
         echo-client --message 'an IPv4 server with --v6only on\n'
 }
@@ -52,7 +54,8 @@ teardown() {
 @test "step 3: on :: with --v6only off one socket serves IPv6 and IPv4 clients" {
     need_ipv6_loopback
     need_private_netns
-    start_server --v6only off :: 0
+    start_server_why "set IPV6_V6ONLY as --v6only says, with setsockopt() before bind(), on IPv6 sockets only" \
+        --v6only off :: 0
     SERVER_HOST=::1 peer_ok --why "a listener on :: takes IPv6 clients from every address, ::1 included" \
         echo-client --message 'over IPv6\n'
     SERVER_HOST=127.0.0.1 peer_ok --why "with IPV6_V6ONLY 0 a listener on :: takes IPv4 clients too: set it before bind()" \
@@ -66,7 +69,8 @@ teardown() {
 @test "step 4: on :: with --v6only on IPv4 clients are refused and IPv6 ones served" {
     need_ipv6_loopback
     need_private_netns
-    start_server --v6only on :: 0
+    start_server_why "set IPV6_V6ONLY as --v6only says, with setsockopt() before bind(), on IPv6 sockets only" \
+        --v6only on :: 0
     SERVER_HOST=::1 peer_ok --why "a listener on :: takes IPv6 clients" \
         echo-client --message 'over IPv6 only\n'
     SERVER_HOST=127.0.0.1 peer_ok --why "with --v6only on, IPV6_V6ONLY must be 1 (set before bind()): the socket on :: then takes no IPv4 client, and 0.0.0.0 on the same port is free for an IPv4 socket of its own" \
@@ -128,7 +132,8 @@ teardown() {
     need_private_netns
     command -v curl >/dev/null ||
         skip "curl is not installed (apt-get install -y curl)"
-    start_server --v6only off :: 0
+    start_server_why "set IPV6_V6ONLY as --v6only says, with setsockopt() before bind(), on IPv6 sockets only" \
+        --v6only off :: 0
     LAB_REPRO+=("printf 'hello\\nbye\\n' | curl -6 -s --max-time 3 telnet://[::1]:$SERVER_PORT")
     local family addr out
     for family in 6 4; do

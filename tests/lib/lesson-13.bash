@@ -114,6 +114,17 @@ expect_client_said() {
 # try first: a client that never looked the name up never tried it.
 never_tried_first() {
     grep -qF -- "$DUAL_FIRST:" "$CLIENT_ERR" && return 0
-    lab_fail "the client never said a word about $DUAL_FIRST, the first address of localhost here (then $DUAL_SECOND): it did not try it, or failed it in silence" \
+    lab_fail "the client never said a word about $DUAL_FIRST, the first address of localhost here (then $DUAL_SECOND): it did not try it, or failed it in silence (say each address in numbers)" \
         "resolve HOST and PORT with getaddrinfo() (AF_UNSPEC, SOCK_STREAM, no AI_ADDRCONFIG) and try each result in order, saying why each that failed failed"
+}
+
+# start_server ARGS..., and when the server does not start listening, add
+# the usual causes $1 to the transcript.
+start_server_why() {
+    local why=$1
+    shift
+    start_server "$@" 2>"$LAB_TMP/start.err" && return 0
+    cat "$LAB_TMP/start.err" >&2
+    echo "  likely cause: $why" >&2
+    return 1
 }
