@@ -3,16 +3,47 @@
 # their reasons, so a machine without ::1 (some containers) or a run
 # outside a private network namespace skips a step instead of failing it.
 
+# Ask this machine once per test file (one Python start, not one per
+# question) what it can do with IPv6; later steps read the answers from
+# a file. Sets LAB13_V6 (1: IPv6 sockets work), LAB13_V6LO (1: ::1 can be
+# bound) and LAB13_LOCALHOST (localhost's stream addresses, in order).
+ipv6_facts() {
+    local facts=${BATS_FILE_TMPDIR:-$LAB_TMP}/ipv6-facts
+    if [ ! -s "$facts" ]; then
+        "$LAB_PYTHON" - >"$facts.new" 2>/dev/null <<'PY'
+import socket
+v6 = v6lo = 0
+try:
+    with socket.socket(socket.AF_INET6) as s:
+        v6 = 1
+        s.bind(("::1", 0))
+        v6lo = 1
+except OSError:
+    pass
+seen = []
+try:
+    for *_, addr in socket.getaddrinfo("localhost", 80, 0, socket.SOCK_STREAM):
+        if addr[0] not in seen:
+            seen.append(addr[0])
+except OSError:
+    pass
+print("LAB13_V6=%d LAB13_V6LO=%d LAB13_LOCALHOST='%s'" % (v6, v6lo, " ".join(seen)))
+PY
+        mv "$facts.new" "$facts"
+    fi
+    eval "$(cat "$facts")"
+}
+
 # Can this machine make IPv6 sockets at all?
 has_ipv6() {
-    "$LAB_PYTHON" -c 'import socket; socket.socket(socket.AF_INET6).close()' 2>/dev/null
+    ipv6_facts
+    [ "$LAB13_V6" = 1 ]
 }
 
 # Can this machine bind the IPv6 loopback address ::1?
 has_ipv6_loopback() {
-    "$LAB_PYTHON" -c 'import socket
-s = socket.socket(socket.AF_INET6)
-s.bind(("::1", 0))' 2>/dev/null
+    ipv6_facts
+    [ "$LAB13_V6LO" = 1 ]
 }
 
 # Skip the step unless IPv6 sockets exist here.
@@ -62,8 +93,7 @@ print("\n".join(seen))' "$name" 2>/dev/null
 # when neither can be.
 use_dual_localhost() {
     need_ipv6_loopback
-    local addrs
-    addrs=$(lookup_stream localhost)
+    local addrs=${LAB13_LOCALHOST// /$'\n'}
     if [ "$(sort <<<"$addrs" | tr '\n' ' ')" = "127.0.0.1 ::1 " ]; then
         DUAL_FIRST=${addrs%%$'\n'*} DUAL_SECOND=${addrs#*$'\n'}
         return 0
@@ -73,14 +103,18 @@ use_dual_localhost() {
     chmod 644 "$hosts"
     # $0 of the little script is the file to mount over /etc/hosts.
     prefix=(unshare --mount -- sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$hosts")
-    if [ "$(id -u)" -eq 0 ] && addrs=$(lookup_stream localhost "${prefix[@]}") &&
+    local cached=${BATS_FILE_TMPDIR:-$LAB_TMP}/private-localhost
+    if [ "$(id -u)" -eq 0 ] && [ ! -e "$cached" ]; then
+        lookup_stream localhost "${prefix[@]}" >"$cached" || : >"$cached"
+    fi
+    if [ "$(id -u)" -eq 0 ] && addrs=$(cat "$cached") &&
         [ "$(sort <<<"$addrs" | tr '\n' ' ')" = "127.0.0.1 ::1 " ]; then
         DUAL_FIRST=${addrs%%$'\n'*} DUAL_SECOND=${addrs#*$'\n'}
         LAB_SANDBOX=("${prefix[@]}" "${LAB_SANDBOX[@]}")
         LAB_REPRO+=("# first: localhost must be both ::1 and 127.0.0.1: add '::1 localhost' to /etc/hosts (the test gave the client a private copy)")
         return 0
     fi
-    skip "localhost is only $(tr '\n' ' ' <<<"$addrs")on this machine, and trying the next address needs two: add '::1 localhost' to /etc/hosts, or run 'make check' as root (the test then gives the client a private /etc/hosts)"
+    skip "localhost is only ${LAB13_LOCALHOST:-unknown} on this machine, and trying the next address needs two: add '::1 localhost' to /etc/hosts, or run 'make check' as root (the test then gives the client a private /etc/hosts)"
 }
 
 # Wait up to $2 seconds for a line of the server's stdout to match the
