@@ -114,7 +114,9 @@ use_dual_localhost() {
         LAB_REPRO+=("# first: localhost must be both ::1 and 127.0.0.1: add '::1 localhost' to /etc/hosts (the test gave the client a private copy)")
         return 0
     fi
-    skip "localhost is only ${LAB13_LOCALHOST:-unknown} on this machine, and trying the next address needs two: add '::1 localhost' to /etc/hosts, or run 'make check' as root (the test then gives the client a private /etc/hosts)"
+    local how="or run 'make check' as root (the test then gives the client a private /etc/hosts)"
+    [ "$(id -u)" -eq 0 ] && how="a private copy of /etc/hosts could not be mounted here (unshare --mount failed)"
+    skip "localhost is only ${LAB13_LOCALHOST:-unknown} on this machine, and trying the next address needs two: add '::1 localhost' to /etc/hosts; $how"
 }
 
 # Wait up to $2 seconds for a line of the server's stdout to match the
