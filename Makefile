@@ -7,7 +7,7 @@
 #   make test       the project's own test (what CI runs)
 #   make bench      how fast: check, make check, grade, make test (medians)
 #   make doctor     say what is missing and why;  make setup  installs it
-#   make dist       the student hand-out tarball
+#   make dist       the student hand-out tarball (LESSONS=01-03: a stage)
 #   make clean      remove build/
 #
 # Everything generated goes under build/.
@@ -52,7 +52,7 @@ export LAB_ROOT := $(CURDIR)
 
 # ---------------------------------------------------------------- lesson programs
 
-all: $(TARGETS)
+all: $(TARGETS) $(BUILD)/tools/peerc
 
 # One C file is one program. LESSONS_SRC lets the grader build a student's
 # lessons/ tree from elsewhere into its own BUILD folder.
@@ -63,6 +63,11 @@ $(BUILD)/lessons/%: $(LESSONS_SRC)/%.c
 $(BUILD)/solutions/%: solutions/%.c
 	@mkdir -p $(@D)
 	$(CC) $(LAB_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LDFLAGS) $(LDLIBS)
+
+# The tests' own tools: peerc hands a harness peer to a running peerd.
+$(BUILD)/tools/%: tests/harness/%.c
+	@mkdir -p $(@D)
+	$(CC) $(LAB_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LDFLAGS)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
@@ -142,8 +147,9 @@ test: setup-quiet
 
 # The student hand-out, $(BUILD)/dist/socklab-student.tar.gz: the files git
 # tracks minus solutions/ and the grader's self-tests (tests/grader/make-dist).
+# LESSONS=01-03 hands out a stage of the course (docs/instructors.md).
 dist:
-	tests/grader/make-dist $(BUILD)/dist
+	tests/grader/make-dist $(BUILD)/dist $(LESSONS)
 
 # ---------------------------------------------------------------- set-up
 

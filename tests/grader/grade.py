@@ -752,6 +752,32 @@ def netns_prefix():
     return NETNS
 
 
+PEERC = os.path.join(ROOT, "build", "tools", "peerc")
+PEERD = os.path.join(ROOT, "tests", "harness", "peerd.py")
+
+
+def build_peerc():
+    """Build peerc, which runs harness peers through a peerd: a fork
+    instead of a Python start for each. Without it the tests start Python
+    for every peer, as before (slower, as strict)."""
+    run(["make", "-s", "--no-print-directory", "-C", ROOT,
+         "build/tools/peerc"], timeout=BUILD_BOUND, env=make_env())
+    return os.access(PEERC, os.X_OK)
+
+
+def with_peerd(cmd, env):
+    """Return (cmd, env) that start a peerd beside the test, in its network
+    namespace, and tell the test where it listens; the peerd dies with the
+    test's process group."""
+    if not os.access(PEERC, os.X_OK):
+        return cmd, env
+    sock = os.path.join(tempfile.mkdtemp(prefix="socklab-peerd-"), "sock")
+    env = dict(env, LAB_PEERD=sock, LAB_PEERC=PEERC)
+    start = ('"$LAB_PYTHON" -S "$0" "$LAB_PEERD" </dev/null >/dev/null 2>&1 &'
+             ' exec "$@"')
+    return ["sh", "-c", start, PEERD] + cmd, env
+
+
 class TapReader:
     """Read Bats' TAP output as it comes, keeping a bounded amount of it:
     every result line, up to STEP_OUTPUT_LIMIT bytes of each step's
@@ -847,6 +873,10 @@ def run_bats(lesson, env, bound, slot):
         stop_file = os.path.join(env["LAB_BIN_DIR"], lesson, ".stop")
         remove(stop_file)
         env = dict(env, LAB_STOP_FILE=stop_file)
+    # The peerd starts inside the namespace: it reaches what the test does.
+    prefix = netns_prefix()
+    inner, env = with_peerd(cmd[len(prefix):], env)
+    cmd = prefix + inner
     p = spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
               stdin=subprocess.DEVNULL, env=env, cwd=ROOT,
               start_new_session=True)
@@ -883,6 +913,8 @@ def run_bats(lesson, env, bound, slot):
     p.stdout.close()
     if stop_file:
         remove(stop_file)
+    if env.get("LAB_PEERD"):
+        shutil.rmtree(os.path.dirname(env["LAB_PEERD"]), ignore_errors=True)
     return reader, stopped
 
 
@@ -1253,6 +1285,7 @@ def cmd_check(args):
         die("--step N needs one lesson (--lesson NN) that has a step N")
     weight = load_weights(args.weights)
     become_subreaper()
+    build_peerc()
     RunOptions.first_failure = args.first_failure
     RunOptions.only_step = args.step
     streaming = args.events or not (args.quiet or args.expect == "fail")
@@ -1416,6 +1449,7 @@ def cmd_class(args):
     os.makedirs(build_root, exist_ok=True)
     check_reachable(ROOT, build_root)
     become_subreaper()
+    build_peerc()
     if os.geteuid() != 0:
         print("grade: not root: student programs run as you, with their "
               "limits but without a sandbox uid, control group or network "

@@ -23,11 +23,11 @@ setup_file() {
     export SELFTEST
     python3 "$ROOT/tests/grader/selftest.py" hostile "$SELFTEST/class"
     local t0=$SECONDS
-    # Mostly waiting on time bounds, so four at once even on two cores.
+    # Mostly waiting on time bounds, so six at once even on two cores.
     # A listen bound of 6 s, so "noticed at once" (--bound 5 below) is told
     # apart from "waited for the bound" with a margin even on a busy machine.
     LAB_LISTEN_TIMEOUT=6 timeout 600 python3 "$ROOT/tests/grader/grade.py" class "$SELFTEST/class" \
-        --lesson 01 --jobs 4 --build "$SELFTEST/build" \
+        --lesson 01 --jobs 6 --build "$SELFTEST/build" \
         --reports "$SELFTEST/reports" >"$SELFTEST/class.out" 2>&1
     echo $? >"$SELFTEST/class.status"
     echo $((SECONDS - t0)) >"$SELFTEST/class.seconds"
