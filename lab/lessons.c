@@ -382,6 +382,7 @@ static void print_bar(int done, int total, int width) {
 }
 
 int cmd_list(int argc, char **argv) {
+    check_sync_make_report(); /* a `make check` counts as a check */
     (void)argc;
     (void)argv;
     int n = lessons_count();
@@ -574,6 +575,7 @@ static void print_ladder(const struct lesson *l, const struct ladder *ladder,
 }
 
 int cmd_hint(int argc, char **argv) {
+    check_sync_make_report(); /* a `make check` counts as a check */
     struct lesson *l = lesson_find(argv[1]);
     if (!l)
         return 1;
@@ -633,6 +635,7 @@ int cmd_hint(int argc, char **argv) {
 /* ---------------------------------------------------------------- solution */
 
 int cmd_solution(int argc, char **argv) {
+    check_sync_make_report(); /* a `make check` counts as a check */
     (void)argc;
     struct lesson *l = lesson_find(argv[1]);
     if (!l)
