@@ -8,6 +8,9 @@
  * After each frame it reads the answering frame, however it is cut up on
  * the way, and prints its payload and a newline. A length over MAX_FRAME
  * or a connection closed in the middle of a frame is an error (exit 1).
+//>  *
+//>  * Fill in the TODOs in the order of lessons/08-framing/README.md (steps 6
+//>  * to 8 are this file's).
  *
  * usage: client [HOST [PORT]] [MESSAGE...]    default 127.0.0.1 8080
  */
@@ -32,7 +35,8 @@
 static const char *host = DEFAULT_HOST; /* for error messages */
 static const char *port = DEFAULT_PORT;
 
-/* Print "client: WHAT HOST:PORT: reason" for the current errno. */
+/* Print "client: WHAT HOST:PORT: reason" for the current errno, PORT as
+   it was typed. */
 static void report(const char *what) {
     fprintf(stderr, "client: %s %s:%s: %s\n", what, host, port,
             strerror(errno));

@@ -10,6 +10,9 @@
  * length over MAX_FRAME is refused before anything is allocated: that
  * client is told nothing more and closed. SIGUSR1 prints how many frames
  * were echoed so far; SIGTERM or SIGINT (Ctrl-C) stops the server.
+//>  *
+//>  * Fill in the TODOs in the order of lessons/08-framing/README.md; after
+//>  * each step `make check LESSON=08` (or `check 08` in the lab) says how it went.
  *
  * usage: server [HOST [PORT]]    default 127.0.0.1 8080; PORT 0 = any free port
  */
@@ -63,7 +66,7 @@ static void report_at(const char *what, const char *where) {
 /* Print "server: WHAT HOST:PORT: reason" about the server's own socket. */
 static void report(const char *what) {
     int err = errno;
-    char where[128];
+    char where[64];
     snprintf(where, sizeof where, "%s:%u", host, port);
     errno = err;
     report_at(what, where);
@@ -331,8 +334,9 @@ static void *client_thread(void *arg) {
     return NULL;
 }
 
-/* Serve connection conn from peer in a new detached thread; returns 0, or
-   -1 after closing it (the server carries on with the next client). */
+/* Serve connection conn from peer (an address of len bytes, any family)
+   in a new detached thread; returns 0, or -1 after closing it (the server
+   carries on with the next client). */
 static int start_client(int conn, const struct sockaddr *peer,
                         socklen_t len) {
     struct client *c = malloc(sizeof *c);
@@ -369,8 +373,8 @@ static void pause_briefly(void) {
     nanosleep(&tenth, NULL);
 }
 
-/* Accept clients, each into a thread of its own, until a stop signal;
-   returns the exit status for main. */
+/* Accept clients of any address family, each into a thread of its own,
+   until a stop signal; returns the exit status for main. */
 static int serve_forever(int fd) {
     while (!atomic_load(&stopping)) {
         struct sockaddr_storage peer;
@@ -401,8 +405,9 @@ static int serve_forever(int fd) {
 static void on_stop(int sig) {
     (void)sig;
     atomic_store(&stopping, 1);
-    /* shutdown() is async-signal-safe, and on Linux it makes accept()
-       fail at once. */
+    /* A flag alone would be seen only after the next client. shutdown()
+       is async-signal-safe, and on Linux it makes accept(), blocked in
+       any thread or called later, fail at once. */
     shutdown(listener, SHUT_RDWR);
 }
 
