@@ -76,6 +76,8 @@ stop_signal_storm() {
         "say why the connection is closed: the length received (4294967280) and the limit (MAX_FRAME, 1049600), on one line"
     peer_ok --why "a length of 256 MiB is allocatable, and still absurd: refuse it before allocating, instead of taking megabytes of its payload" \
         frame-huge --length 0x10000000 --stream 33554432 --pid "$SERVER_PID"
+    peer_ok --why "a frame of exactly MAX_FRAME bytes (1049600) is allowed: refuse only a length over the limit (>, not >=)" \
+        frame-big --size 1049600
     expect_server_running "a refused frame closes that connection, never the server"
     peer_ok --why "after refusing an absurd length, the server must serve the next client as before" \
         frame-echo

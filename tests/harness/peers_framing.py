@@ -87,6 +87,11 @@ def expect_frame(sock, payload, deadline, label=""):
         raise Mismatch("%sthe echo's header said %d bytes; %s" % (
             label, len(payload), e))
     if data != payload:
+        if len(payload) > 8 and data[4:] == payload[:-4]:
+            raise Mismatch("%s4 bytes too many came between the header and "
+                           "the payload: was the header sent with the size "
+                           "of a pointer (sizeof of a char *, 8) instead of "
+                           "its own 4 (sizeof header)?" % label)
         i = first_difference(payload, data)
         raise Mismatch("%sthe echoed payload of %d bytes differs from byte "
                        "%d on:\n  expected %s\n  received %s" % (
