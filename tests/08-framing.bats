@@ -87,7 +87,7 @@ stop_signal_storm() {
     start_server
     start_signal_storm
     LAB_CALL_TIMEOUT=8 peer_ok --why "a signal makes a waiting recv() fail with EINTR: nothing was lost, call it again (recv_all, step 2)" \
-        frame-dribble --frames 4 --gap 0.005
+        frame-dribble --frames 2 --gap 0.005
     LAB_CALL_TIMEOUT=8 peer_ok --why "a signal cuts a send() that is waiting for room short: it returns how many bytes it took, fewer than asked; send_all() must send the rest (and retry after EINTR)" \
         frame-big --size 1048576 --frames 6 --slow-read
     stop_signal_storm

@@ -183,9 +183,9 @@ def frame_pair(args, deadline):
         both = frame(a) + frame(b)
         cut = len(frame(a)) - 10
         sock.sendall(both[:cut])
-        time.sleep(0.05)
+        time.sleep(0.02)
         sock.sendall(both[cut:cut + 16])
-        time.sleep(0.05)
+        time.sleep(0.02)
         sock.sendall(both[cut + 16:])
         for i, p in enumerate((a, b)):
             expect_frame(sock, p, deadline, "frame %d of 2 sent across "
