@@ -18,6 +18,7 @@ import threading
 
 MAX_FRAME = 1024 * 1024 + 1024  # largest payload: 1 MiB + 1 KiB
 frames_echoed = 0
+counter_lock = threading.Lock()  # "+=" from many threads is not atomic
 
 
 def recv_all(sock, length):
@@ -66,7 +67,8 @@ def serve_client(conn, name):
                     break
                 # sendall() is send_all(): it loops until all is sent.
                 conn.sendall(struct.pack("!I", len(payload)) + payload)
-                frames_echoed += 1
+                with counter_lock:
+                    frames_echoed += 1
         except ValueError as e:
             print("server: %s" % e, file=sys.stderr, flush=True)
             how = "connection closed"
@@ -75,6 +77,11 @@ def serve_client(conn, name):
                   flush=True)
             how = "connection closed"
     print("%s: %s" % (name, how), flush=True)
+
+
+def stop(signum, frame):
+    """SIGTERM: stop like Ctrl-C does."""
+    raise KeyboardInterrupt
 
 
 def main(argv):
@@ -89,6 +96,7 @@ def main(argv):
         return 2
     signal.signal(signal.SIGUSR1, lambda *_: print(
         "server: %d frames echoed" % frames_echoed, flush=True))
+    signal.signal(signal.SIGTERM, stop)
     try:
         listener = socket.create_server((host, int(port)), backlog=64)
     except socket.gaierror as e:
