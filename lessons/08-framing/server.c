@@ -107,17 +107,19 @@ static void name_address(const struct sockaddr *addr, socklen_t len,
 }
 
 /* Make a listening TCP socket from one address getaddrinfo() gave;
-   returns it, or -1 with errno set. */
-static int listen_on(const struct addrinfo *ai) {
+   returns it, or -1 with errno set and *failed naming the call. */
+static int listen_on(const struct addrinfo *ai, const char **failed) {
+    *failed = "socket";
     int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
     if (fd < 0)
         return -1;
     /* Without SO_REUSEADDR a restart fails for a minute while the old
        connection sits in TIME_WAIT. */
     int on = 1;
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == 0 &&
-        bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-        listen(fd, BACKLOG) == 0)
+    if ((*failed = "setsockopt",
+         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == 0) &&
+        (*failed = "bind", bind(fd, ai->ai_addr, ai->ai_addrlen) == 0) &&
+        (*failed = "listen", listen(fd, BACKLOG) == 0))
         return fd;
     int err = errno;
     close(fd);
@@ -142,10 +144,11 @@ static int open_listener(void) {
         return -1;
     }
     int fd = -1;
+    const char *failed = "bind";
     for (struct addrinfo *ai = list; ai && fd < 0; ai = ai->ai_next)
-        fd = listen_on(ai);
+        fd = listen_on(ai, &failed);
     if (fd < 0)
-        report("bind");
+        report(failed); /* why the last address failed */
     freeaddrinfo(list);
     return fd;
 }
@@ -160,7 +163,9 @@ static int announce(int fd) {
     }
     char name[NAME_SIZE];
     name_address((struct sockaddr *)&bound, len, name, sizeof name);
-    port = (unsigned)atoi(strrchr(name, ':') + 1); /* port 0 became real */
+    const char *colon = strrchr(name, ':');
+    if (colon)
+        port = (unsigned)atoi(colon + 1); /* port 0 became a real one */
     printf("listening on %s\n", name);
     /* stdout is a pipe or file under a test, so it is fully buffered:
        without this flush nobody would see the line until exit. */
