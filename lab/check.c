@@ -62,18 +62,31 @@ static const char *lab_python(void) {
         found = xstrdup(env);
         return found;
     }
-    char *argv[] = {"python3", "-c", "import sys; print(sys.executable)",
-                    NULL};
-    char *out = NULL;
-    size_t len = 0;
-    if (capture(argv, &out, &len, 0, 30) == 0 && out && len > 1 &&
-        out[0] == '/') {
+    /* Asked once per machine, not per `lab check`: kept in the state dir
+       for as long as the interpreter it names is there. */
+    char *cache = xprintf("%s/python", lab_state_dir());
+    char *out = read_file(cache, NULL);
+    if (out)
         out[strcspn(out, "\n")] = '\0';
-        found = out;
-    } else {
+    if (!out || out[0] != '/' || access(out, X_OK) != 0) {
         free(out);
-        found = xstrdup("python3");
+        out = NULL;
+        size_t len = 0;
+        char *argv[] = {"python3", "-c", "import sys; print(sys.executable)",
+                        NULL};
+        if (capture(argv, &out, &len, 0, 30) == 0 && out && len > 1 &&
+            out[0] == '/') {
+            out[strcspn(out, "\n")] = '\0';
+            char *line = xprintf("%s\n", out);
+            write_file_atomic(cache, line, strlen(line));
+            free(line);
+        } else {
+            free(out);
+            out = NULL;
+        }
     }
+    free(cache);
+    found = out ? out : xstrdup("python3");
     setenv("LAB_PYTHON", found, 1); /* the tests' peers use it too */
     return found;
 }

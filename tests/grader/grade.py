@@ -33,6 +33,7 @@ import argparse
 import csv
 import ctypes
 import fcntl
+import hashlib
 import json
 import os
 import pwd
@@ -608,6 +609,7 @@ def build(lesson, src, bin_dir, slot, sanitize, programs=None,
     src_dir = os.path.join(src, lesson)
     out_dir = os.path.join(bin_dir, lesson)
     os.makedirs(out_dir, exist_ok=True)
+    todo = []
     for prog in programs if programs is not None else programs_of(src_dir):
         binary = os.path.join(out_dir, prog)
         for old in (binary + ".compile.log", binary + ".missing"):
@@ -623,7 +625,15 @@ def build(lesson, src, bin_dir, slot, sanitize, programs=None,
             write_text(binary + ".missing", why + "\n")
             results[prog] = why
             continue
-        error = compile_one(lesson, prog, src, binary, slot, sanitize)
+        todo.append((prog, binary))
+    # The programs of a lesson compile at once: they do not depend on
+    # each other, and a student waits for the slowest.
+    with ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:
+        errors = list(pool.map(lambda t: compile_cached(
+            lesson, t[0], src, t[1], slot, sanitize), todo))
+    if todo:
+        slot.kill_all()   # nothing of a build may outlive it
+    for (prog, binary), error in zip(todo, errors):
         if error is None:
             results[prog] = None
         else:
@@ -631,6 +641,44 @@ def build(lesson, src, bin_dir, slot, sanitize, programs=None,
             write_text(binary + ".compile.log", error[:LOG_LIMIT])
             results[prog] = error.strip()[:LOG_LIMIT] or "the build failed"
     return results
+
+
+def build_key(src, lesson, prog, sanitize):
+    """A digest of everything a program's binary depends on: its source,
+    the Makefile, the compiler and flags from the environment."""
+    h = hashlib.sha256()
+    for path in (os.path.join(src, lesson, prog + ".c"),
+                 os.path.join(ROOT, "Makefile")):
+        with open(path, "rb") as f:
+            h.update(f.read(SOURCE_LIMIT + 1))
+        h.update(b"\0")
+    for var in ("CC", "CFLAGS", "CPPFLAGS", "LDFLAGS", "LDLIBS"):
+        h.update(("%s=%s\0" % (var, os.environ.get(var, ""))).encode())
+    h.update(b"sanitize" if sanitize else b"plain")
+    return h.hexdigest()[:32]
+
+
+def compile_cached(lesson, prog, src, binary, slot, sanitize):
+    """compile_one, unless the same source was built with the same
+    Makefile and flags before: a check of unchanged code then takes the
+    binary it built last time (BINARY.key names what it was built from)."""
+    key_file = binary + ".key"
+    try:
+        key = build_key(src, lesson, prog, sanitize)
+    except OSError:
+        key = None
+    try:
+        with open(key_file) as f:
+            same = key is not None and f.read().strip() == key
+    except OSError:
+        same = False
+    if same and os.path.isfile(binary):
+        return None
+    remove(key_file)
+    error = compile_one(lesson, prog, src, binary, slot, sanitize)
+    if error is None and key is not None:
+        write_text(key_file, key + "\n")
+    return error
 
 
 def compile_one(lesson, prog, src, binary, slot, sanitize):
@@ -652,7 +700,6 @@ def compile_one(lesson, prog, src, binary, slot, sanitize):
             cmd.append("SANITIZE=1")
         status, out, timed_out = run(cmd, timeout=BUILD_BOUND, cwd=ROOT,
                                      env=make_env())
-        slot.kill_all()
         # The compiler's words; make's own line names our staging folder.
         text = "".join(l for l in out.decode(errors="replace").splitlines(
             True) if not l.startswith("make: *** "))
@@ -703,6 +750,32 @@ def netns_prefix():
             if status == 0:
                 NETNS = cmd
     return NETNS
+
+
+PEERC = os.path.join(ROOT, "build", "tools", "peerc")
+PEERD = os.path.join(ROOT, "tests", "harness", "peerd.py")
+
+
+def build_peerc():
+    """Build peerc, which runs harness peers through a peerd: a fork
+    instead of a Python start for each. Without it the tests start Python
+    for every peer, as before (slower, as strict)."""
+    run(["make", "-s", "--no-print-directory", "-C", ROOT,
+         "build/tools/peerc"], timeout=BUILD_BOUND, env=make_env())
+    return os.access(PEERC, os.X_OK)
+
+
+def with_peerd(cmd, env):
+    """Return (cmd, env) that start a peerd beside the test, in its network
+    namespace, and tell the test where it listens; the peerd dies with the
+    test's process group."""
+    if not os.access(PEERC, os.X_OK):
+        return cmd, env
+    sock = os.path.join(tempfile.mkdtemp(prefix="socklab-peerd-"), "sock")
+    env = dict(env, LAB_PEERD=sock, LAB_PEERC=PEERC)
+    start = ('"$LAB_PYTHON" -S "$0" "$LAB_PEERD" </dev/null >/dev/null 2>&1 &'
+             ' exec "$@"')
+    return ["sh", "-c", start, PEERD] + cmd, env
 
 
 class TapReader:
@@ -800,6 +873,10 @@ def run_bats(lesson, env, bound, slot):
         stop_file = os.path.join(env["LAB_BIN_DIR"], lesson, ".stop")
         remove(stop_file)
         env = dict(env, LAB_STOP_FILE=stop_file)
+    # The peerd starts inside the namespace: it reaches what the test does.
+    prefix = netns_prefix()
+    inner, env = with_peerd(cmd[len(prefix):], env)
+    cmd = prefix + inner
     p = spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
               stdin=subprocess.DEVNULL, env=env, cwd=ROOT,
               start_new_session=True)
@@ -836,6 +913,8 @@ def run_bats(lesson, env, bound, slot):
     p.stdout.close()
     if stop_file:
         remove(stop_file)
+    if env.get("LAB_PEERD"):
+        shutil.rmtree(os.path.dirname(env["LAB_PEERD"]), ignore_errors=True)
     return reader, stopped
 
 
@@ -1206,6 +1285,7 @@ def cmd_check(args):
         die("--step N needs one lesson (--lesson NN) that has a step N")
     weight = load_weights(args.weights)
     become_subreaper()
+    build_peerc()
     RunOptions.first_failure = args.first_failure
     RunOptions.only_step = args.step
     streaming = args.events or not (args.quiet or args.expect == "fail")
@@ -1369,6 +1449,7 @@ def cmd_class(args):
     os.makedirs(build_root, exist_ok=True)
     check_reachable(ROOT, build_root)
     become_subreaper()
+    build_peerc()
     if os.geteuid() != 0:
         print("grade: not root: student programs run as you, with their "
               "limits but without a sandbox uid, control group or network "

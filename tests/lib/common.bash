@@ -63,6 +63,11 @@ LAB_LISTEN_TIMEOUT=${LAB_LISTEN_TIMEOUT:-3}
 # helpers, whose failures say what happened in their own words.
 BATS_DEBUG_EXCLUDE_PATHS+=("$LAB_ROOT/tests/lib")
 PEER=("$LAB_PYTHON" -S "$LAB_ROOT/tests/harness/peer.py")
+# Under grade.py a peerd has the peers loaded: peerc asks it for a fork
+# instead of a Python start (tests/harness/peerd.py).
+if [ -n "${LAB_PEERD:-}" ] && [ -x "${LAB_PEERC:-}" ]; then
+    PEER=("$LAB_PEERC")
+fi
 
 # LAB_PROFILE=FILE traces every command of every step, with a timestamp,
 # into FILE: where a step's time goes (tests/lib/profile-steps reads it).
@@ -98,7 +103,7 @@ lab_setup() {
         # grade.py says the uid could not reach the programs (a checkout
         # under /root): they run as we do, with their limits.
         LAB_SANDBOX_UID=''
-    elif [ "$(id -u)" -eq 0 ] && [ -z "${LAB_SANDBOX_UID:-}" ]; then
+    elif [ "$EUID" -eq 0 ] && [ -z "${LAB_SANDBOX_UID:-}" ]; then
         lab_pick_sandbox_uid || return 1
     fi
     lab_build_sandbox
@@ -145,9 +150,7 @@ lab_teardown() {
         kill -KILL -- "-$pgid" 2>/dev/null
     done
     lab_kill_sandbox || left+=" (sandbox)"
-    # Under grade.py (which sets LAB_SANDBOX_LOG) the sweep of /tmp is done
-    # once after the lesson, not after every step.
-    [ -n "${LAB_SANDBOX_LOG:-}" ] || lab_sweep_sandbox_files
+    lab_sweep_sandbox_files
     # A program that flooded its output filled these files; the transcript
     # is printed already, so free the disk now, not at the end of the run.
     find "$LAB_TMP" -maxdepth 1 -type f -size +1M -delete 2>/dev/null
@@ -170,7 +173,7 @@ lab_build_sandbox() {
     local nproc=${LAB_LIMIT_NPROC:-256}
     if [ -z "${LAB_SANDBOX_UID:-}" ]; then
         # RLIMIT_NPROC counts every task of the user, so leave headroom.
-        nproc=$(($(ps -L -U "$(id -u)" --no-headers | wc -l) + nproc))
+        nproc=$(($(ps -L -U "$EUID" --no-headers | wc -l) + nproc))
     elif ! lab_sandbox_uid_ok "$LAB_SANDBOX_UID"; then
         return 1
     fi
@@ -190,7 +193,7 @@ lab_build_sandbox() {
             --clear-groups)
     fi
     LAB_SANDBOX+=(env "LAB_SANDBOX_TAG=${LAB_SANDBOX_TAG:-socklab-$$}")
-    if [ -n "${LAB_SANDBOX_CGROUPS:-}" ] && [ "$(id -u)" -eq 0 ]; then
+    if [ -n "${LAB_SANDBOX_CGROUPS:-}" ] && [ "$EUID" -eq 0 ]; then
         # grade.py made control groups for this sandbox (a CPU cap, a task
         # cap): join them as root, before the limits and the uid drop, so
         # a runaway program cannot take more than its share of the machine.
@@ -216,7 +219,7 @@ lab_build_sandbox() {
 
 # Refuse a sandbox uid that is not one: teardown kills every process of it.
 lab_sandbox_uid_ok() {
-    if ! [[ $1 =~ ^[0-9]+$ ]] || [ "$1" -lt 1000 ] || [ "$1" -eq "$(id -u)" ] ||
+    if ! [[ $1 =~ ^[0-9]+$ ]] || [ "$1" -lt 1000 ] || [ "$1" -eq "$EUID" ] ||
         getent passwd "$1" >/dev/null; then
         echo "lab_setup: LAB_SANDBOX_UID=$1 is not a free uid (>= 1000, no account)" >&2
         return 1
@@ -270,8 +273,12 @@ lab_kill_sandbox() {
 # Remove the files the sandbox uid left in the world-writable folders.
 lab_sweep_sandbox_files() {
     [ -n "${LAB_SANDBOX_UID:-}" ] || return 0
-    find /tmp /var/tmp /dev/shm -xdev -user "$LAB_SANDBOX_UID" -print \
-        -delete >"$LAB_TMP/swept" 2>/dev/null
+    # The top level only: that is where a program can write (the folders
+    # are sticky and world-writable), and walking all of /tmp after every
+    # step costs more than the step. grade.py sweeps in depth afterwards.
+    find /tmp /var/tmp /dev/shm -xdev -mindepth 1 -maxdepth 1 \
+        -user "$LAB_SANDBOX_UID" -print -exec rm -rf {} + \
+        >"$LAB_TMP/swept" 2>/dev/null
     [ -s "$LAB_TMP/swept" ] &&
         lab_sandbox_log "removed $(head -n 20 "$LAB_TMP/swept" | tr '\n' ' ')"
     return 0
