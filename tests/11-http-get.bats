@@ -110,7 +110,7 @@ stop_origin() {
     local raw why
     local -a cases=(
         'SSH-2.0-OpenSSH_9.2p1\r\n'
-        'HTTP/1.1 200 OK\r\nContent-Le'
+        'HTTP/1.1 200 OK\r\nServer: cut short\r\n'
         'HTTP/1.1 200 OK\r\nContent-Length: twelve\r\n\r\nhello'
         'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n'
         'HTTP/1.1 two hundred OK\r\n\r\nhello'
