@@ -126,7 +126,13 @@ def main(argv):
         print("usage: client [-v] [HOST [PORT [PATH]]]", file=sys.stderr)
         return 2
     host, port, path = (args + ["127.0.0.1", "8000", "/"][len(args):])[:3]
-    if not re.fullmatch(r"/[\x21-\x7e]*", path) or not port.isdigit():
+    if not (port.isdigit() and len(port) <= 5 and 1 <= int(port) <= 65535):
+        print("client: bad port '%s' (1-65535)" % port, file=sys.stderr)
+        print("usage: client [-v] [HOST [PORT [PATH]]]", file=sys.stderr)
+        return 2
+    if not re.fullmatch(r"/[\x21-\x7e]*", path) or len(path) > 4096:
+        print("client: bad path '%s' (it starts with / and has no spaces: "
+              "use %%20)" % path, file=sys.stderr)
         print("usage: client [-v] [HOST [PORT [PATH]]]", file=sys.stderr)
         return 2
     try:

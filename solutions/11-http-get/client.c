@@ -16,6 +16,9 @@
  * or a response that is not HTTP, 2 for bad usage. With -v the status
  * line and the headers are shown on stderr.
  *
+ * The TODO(step N) comments mark the lesson's work, in the order of the
+ * steps of lessons/11-http-get/README.md.
+ *
  * usage: client [-v] [HOST [PORT [PATH]]]    default 127.0.0.1 8000 /
  */
 #define _POSIX_C_SOURCE 200809L
@@ -109,6 +112,13 @@ static int parse_args(int argc, char **argv) {
         port = argv[i++];
     if (i < argc)
         path = argv[i++];
+    long n = strspn(port, "0123456789") == strlen(port) && strlen(port) <= 5
+                 ? strtol(port, NULL, 10)
+                 : 0;
+    if (n < 1 || n > 65535) {
+        fprintf(stderr, "client: bad port '%s' (1-65535)\n", port);
+        return usage();
+    }
     if (!path_ok(path)) {
         fprintf(stderr, "client: bad path '%s' (it starts with / and has "
                         "no spaces: use %%20)\n", path);
@@ -192,7 +202,6 @@ static int write_all(const char *buf, size_t len) {
     }
     return 0;
 }
-
 
 /* Write the GET request for PATH into req; returns its length (as
    snprintf() does), or -1. */
