@@ -54,20 +54,17 @@ stop_origin() {
 }
 
 @test "step 3: 4xx and 5xx answers exit with status 3, the body still printed" {
-    start_origin --framing eof --status '404 Not Found' --body 'no such page\n'
-    run_client 127.0.0.1 "$PEER_PORT" /lesson/11
-    expect_body "$LAB_TMP/body" "$URL" "a 404 has a body too, and curl -s prints it: print it as any other"
+    start_origin --framing eof --status-from-path --body 'the page of the answer\n'
+    local base=http://127.0.0.1:$PEER_PORT
+    run_client 127.0.0.1 "$PEER_PORT" /404
+    expect_body "$LAB_TMP/body" "$base/404" "a 404 has a body too, and curl -s prints it: print it as any other"
     expect_client_status 3 "the exit status comes from the HTTP status: 0 for 1xx to 3xx, 3 for 4xx and 5xx, so a script can tell 'not found' from 'found'"
     expect_client_error '404 Not Found' "print the status line on stderr, in one line: client: GET PATH HOST:PORT: HTTP/1.1 404 Not Found"
-    stop_origin
-    start_origin --framing eof --status '503 Service Unavailable' --body 'try later\n'
-    run_client 127.0.0.1 "$PEER_PORT" /lesson/11
+    run_client 127.0.0.1 "$PEER_PORT" /503
     expect_client_status 3 "5xx (a server error) is an HTTP error too: exit status 3"
-    stop_origin
-    start_origin --framing eof --status '201 Created' --body 'made it\n'
-    run_client 127.0.0.1 "$PEER_PORT" /lesson/11
+    run_client 127.0.0.1 "$PEER_PORT" /201
     expect_client_status 0 "any 2xx is success: exit 0 (not only 200)"
-    expect_body "$LAB_TMP/body" "$URL"
+    expect_body "$LAB_TMP/body" "$base/201"
 }
 
 @test "step 4: a Content-Length body ends after that many bytes, even on an open connection" {
@@ -107,31 +104,21 @@ stop_origin() {
 }
 
 @test "step 6: a response that is not HTTP gets a one-line error and exit status 1" {
-    local raw why
-    local -a cases=(
-        'SSH-2.0-OpenSSH_9.2p1\r\n'
-        'HTTP/1.1 200 OK\r\nServer: cut short\r\n'
-        'HTTP/1.1 200 OK\r\nContent-Length: twelve\r\n\r\nhello'
-        'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n'
-        'HTTP/1.1 two hundred OK\r\n\r\nhello'
+    start_peer_server http-bad
+    local path
+    local -A why=(
+        [/garbage]="garbage: the first line must look like HTTP/1.1 200 REASON; anything else is refused"
+        [/cut-head]="the connection closed in the middle of the head: that is an error, not an empty body"
+        [/bad-length]="a Content-Length that is not a number of digits is refused"
+        [/bad-chunk]="a chunk size that is not hex is refused"
+        [/bad-status]="the status code is three digits"
     )
-    local -a whys=(
-        "garbage: the first line must look like HTTP/1.1 200 REASON; anything else is refused"
-        "the connection closed in the middle of the head: that is an error, not an empty body"
-        "a Content-Length that is not a number of digits is refused"
-        "a chunk size that is not hex is refused"
-        "the status code is three digits"
-    )
-    local i
-    for i in "${!cases[@]}"; do
-        start_origin --raw "${cases[$i]}"
-        run_client 127.0.0.1 "$PEER_PORT" /lesson/11
-        expect_client_status 1 "the server sent $(lab_escape "$(printf '%b' "${cases[$i]}")"): ${whys[$i]}" || return 1
+    for path in /garbage /cut-head /bad-length /bad-chunk /bad-status; do
+        run_client 127.0.0.1 "$PEER_PORT" "$path"
+        expect_client_status 1 "$path: ${why[$path]}" || return 1
         expect_client_error '^client: bad response from 127\.0\.0\.1:[0-9]+: .+' "one line on stderr, from bad_response(): client: bad response from HOST:PORT: WHAT" || return 1
-        stop_origin
     done
-    start_origin --header-line 102400
-    run_client 127.0.0.1 "$PEER_PORT" /lesson/11
+    run_client 127.0.0.1 "$PEER_PORT" /long-header
     expect_client_status 1 "a header line of 100 KiB: read_line() stops at the size of its buffer (8 KiB) and refuses the response, exit 1; it must not crash or take the whole line into memory"
     expect_client_error '^client: bad response .*(too long|long)' "say in one line that a line of the response is too long"
 }

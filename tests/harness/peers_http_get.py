@@ -14,6 +14,7 @@ a Host header.
 """
 
 import codecs
+from http import HTTPStatus
 import socket
 import threading
 import time
@@ -153,11 +154,24 @@ def chunked(body, sizes, extensions, trailers):
     return bytes(out + b"\r\n")
 
 
-def build_response(args, body):
+def status_for(args, path):
+    """Return the status (code and reason) to answer path with: --status,
+    or with --status-from-path, the code a path like /404 names."""
+    code = path.lstrip(b"/")
+    if args.status_from_path and code.isdigit() and len(code) == 3:
+        try:
+            return "%s %s" % (code.decode(), HTTPStatus(int(code)).phrase)
+        except ValueError:
+            return "%s Unknown" % code.decode()
+    return args.status
+
+
+def build_response(args, body, path=b"/"):
     """Return the bytes of the response the options describe."""
     if args.raw is not None:
         return unescape(args.raw)
-    head = [b"%s %s" % (args.version.encode(), args.status.encode()),
+    status = status_for(args, path)
+    head = [b"%s %s" % (args.version.encode(), status.encode()),
             b"Server: socklab-http-origin", b"Content-Type: text/plain"]
     if args.header_line:
         # One header line of header_line bytes in all.
@@ -212,7 +226,8 @@ def serve_one(conn, addr, args, body, deadline):
         say("%s:%d asked %s" % (addr[0], addr[1], escape(first)))
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
-            send_paced(conn, build_response(args, body), args.piece,
+            path = (first.split(b" ") + [b"", b""])[1]
+            send_paced(conn, build_response(args, body, path), args.piece,
                        args.gap)
         except OSError:
             return
@@ -225,6 +240,8 @@ def serve_one(conn, addr, args, body, deadline):
       "say: Content-Length, to end of file or chunked; slow; kept open; a "
       "huge header line; garbage")
 @option("--status", default="200 OK", help="status code and reason")
+@option("--status-from-path", action="store_true",
+        help="answer a path like /404 with that status (404 Not Found)")
 @option("--version", default="HTTP/1.1", help="the status line's version")
 @option("--body", default="hello, HTTP\n", help="the body (C escapes)")
 @option("--body-size", type=int, default=0,
@@ -267,3 +284,45 @@ def http_origin(args, deadline):
         threading.Thread(target=serve_one, daemon=True,
                          args=(conn, addr, args, body, deadline)).start()
 
+
+
+# What http-bad answers, by path: responses no client should accept.
+BAD_RESPONSES = {
+    b"/garbage": b"SSH-2.0-OpenSSH_9.2p1\r\n",
+    b"/cut-head": b"HTTP/1.1 200 OK\r\nServer: cut short\r\n",
+    b"/bad-length": b"HTTP/1.1 200 OK\r\nContent-Length: twelve\r\n\r\nhello",
+    b"/bad-chunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   b"zz\r\nhello\r\n0\r\n\r\n",
+    b"/bad-status": b"HTTP/1.1 two hundred OK\r\n\r\nhello",
+    b"/long-header": b"HTTP/1.1 200 OK\r\nX-Filler: " + b"f" * 102400 +
+                     b"\r\nContent-Length: 6\r\n\r\nhello\n",
+}
+
+
+def answer_bad(conn, addr, deadline):
+    """Send one client the bad response its path names, then close."""
+    with conn:
+        head = read_request(conn, deadline)
+        first = head.split(b"\n", 1)[0].rstrip(b"\r")
+        path = (first.split(b" ") + [b"", b""])[1]
+        say("%s:%d asked %s" % (addr[0], addr[1], escape(first)))
+        try:
+            conn.sendall(BAD_RESPONSES.get(
+                path, b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"))
+        except OSError:
+            pass
+
+
+@peer("http-bad", "answer each GET with a response that is not valid "
+      "HTTP, chosen by path: %s" % ", ".join(
+          p.decode() for p in BAD_RESPONSES))
+def http_bad(args, deadline):
+    srv = listen(args.host, args.port)
+    while not deadline.expired():
+        srv.settimeout(deadline.left())
+        try:
+            conn, addr = srv.accept()
+        except socket.timeout:
+            return
+        threading.Thread(target=answer_bad, daemon=True,
+                         args=(conn, addr, deadline)).start()

@@ -169,6 +169,25 @@ class OriginTest(unittest.TestCase):
         self.assertEqual(self.get(port), (200, peers_http_get.filler(100)))
         self.assertGreater(time.monotonic() - start, 0.1)
 
+    def test_status_from_path(self):
+        port = self.origin("--status-from-path", "--body", "b")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=3)
+        self.addCleanup(conn.close)
+        conn.request("GET", "/503")
+        r = conn.getresponse()
+        self.assertEqual((r.status, r.reason, r.read()),
+                         (503, "Service Unavailable", b"b"))
+
+
+class BadTest(unittest.TestCase):
+    def test_each_path_gets_its_bad_response(self):
+        _, port = start_peer_process(self, "http-bad")
+        for path, want in peers_http_get.BAD_RESPONSES.items():
+            got = exchange(port, good_request(port, path.decode()))
+            self.assertEqual(got, want, path)
+        long_line = peers_http_get.BAD_RESPONSES[b"/long-header"]
+        self.assertGreater(max(map(len, long_line.split(b"\r\n"))), 102400)
+
 
 if __name__ == "__main__":
     unittest.main()
