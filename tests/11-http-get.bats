@@ -68,11 +68,11 @@ stop_origin() {
 }
 
 @test "step 4: a Content-Length body ends after that many bytes, even on an open connection" {
-    start_origin --framing length --keep-open --body-size 5000 --piece 500 --gap 0.01
+    start_origin --framing length --keep-open --lower-headers --body-size 5000 --piece 500 --gap 0.01
     LAB_CALL_TIMEOUT=3 run_client 127.0.0.1 "$PEER_PORT" /lesson/11
     if [ -n "$CLIENT_TIMED_OUT" ]; then
         lab_fail "the client was still waiting 3 s after the server sent the whole body (Content-Length: 5000) on a connection it keeps open" \
-            "Content-Length ignored? the body ends after Content-Length bytes: stop there, do not wait for the end of the connection"
+            "Content-Length ignored? the body ends after Content-Length bytes: stop there, do not wait for the end of the connection. Header names are case-insensitive: this server sends content-length"
         return 1
     fi
     expect_client_status 0 "count the body bytes and stop at Content-Length; they come in many pieces"

@@ -185,6 +185,9 @@ def build_response(args, body, path=b"/"):
         head.append(b"Content-Length: %d" % (len(body) + args.short))
     if not args.keep_open:
         head.append(b"Connection: close")
+    if args.lower_headers:  # names are case-insensitive: clients must cope
+        head[1:] = [h.split(b":")[0].lower() + b":" + h.split(b":", 1)[1]
+                    for h in head[1:]]
     return b"\r\n".join(head) + b"\r\n\r\n" + wire + unescape(args.extra)
 
 
@@ -258,6 +261,8 @@ def serve_one(conn, addr, args, body, deadline):
 @option("--piece", type=int, default=1, help="bytes per send with --gap")
 @option("--gap", type=float, default=0.0,
         help="seconds between the pieces (0: send all at once)")
+@option("--lower-headers", action="store_true",
+        help="send header names in lower case (content-length: 5)")
 @option("--keep-open", action="store_true",
         help="keep the connection open after the response (no close)")
 @option("--extra", default="", help="bytes sent after the body (C escapes)")

@@ -21,10 +21,12 @@ import peers_http_get  # noqa: E402
 
 
 def exchange(port, request, read_all=True, timeout=3):
-    """Send request bytes to 127.0.0.1:port; return what comes back until
-    the server closes (or, with read_all False, the first recv)."""
+    """Send request bytes to 127.0.0.1:port and half-close; return what
+    comes back until the server closes (or, with read_all False, the
+    first recv)."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(request)
+        s.shutdown(socket.SHUT_WR)  # as a client that is done, or gave up
         got = b""
         while True:
             data = s.recv(65536)
@@ -168,6 +170,12 @@ class OriginTest(unittest.TestCase):
         start = time.monotonic()
         self.assertEqual(self.get(port), (200, peers_http_get.filler(100)))
         self.assertGreater(time.monotonic() - start, 0.1)
+
+    def test_lower_headers(self):
+        port = self.origin("--lower-headers", "--body", "abc")
+        raw = exchange(port, good_request(port))
+        self.assertIn(b"\r\ncontent-length: 3\r\n", raw)
+        self.assertTrue(raw.startswith(b"HTTP/1.1 200 OK\r\n"), raw)
 
     def test_status_from_path(self):
         port = self.origin("--status-from-path", "--body", "b")
