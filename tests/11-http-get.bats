@@ -59,7 +59,7 @@ stop_origin() {
     run_client 127.0.0.1 "$PEER_PORT" /404
     expect_body "$LAB_TMP/body" "$base/404" "a 404 has a body too, and curl -s prints it: print it as any other"
     expect_client_status 3 "the exit status comes from the HTTP status: 0 for 1xx to 3xx, 3 for 4xx and 5xx, so a script can tell 'not found' from 'found'"
-    expect_client_error '404 Not Found' "print the status line on stderr, in one line: client: GET PATH HOST:PORT: HTTP/1.1 404 Not Found"
+    expect_error_line '404 Not Found' "print the status line on stderr, in one line: client: GET PATH HOST:PORT: HTTP/1.1 404 Not Found"
     run_client 127.0.0.1 "$PEER_PORT" /503
     expect_client_status 3 "5xx (a server error) is an HTTP error too: exit status 3"
     run_client 127.0.0.1 "$PEER_PORT" /201
@@ -86,7 +86,7 @@ stop_origin() {
     start_origin --framing length --body 'the server promised more\n' --short 100
     run_client 127.0.0.1 "$PEER_PORT" /lesson/11
     expect_client_status 1 "the connection closed before Content-Length bytes came: the body is cut short, which is an error (exit 1), not a success"
-    expect_client_error 'closed|short|cut' "say in one line that the body was cut short: client: bad response from HOST:PORT: the connection closed after N of M body bytes"
+    expect_error_line 'closed|short|cut' "say in one line that the body was cut short: client: bad response from HOST:PORT: the connection closed after N of M body bytes"
 }
 
 @test "step 5: a chunked body is decoded: sizes, extensions and trailers are not printed" {
@@ -116,11 +116,11 @@ stop_origin() {
     for path in /garbage /cut-head /bad-length /bad-chunk /bad-status; do
         run_client 127.0.0.1 "$PEER_PORT" "$path"
         expect_client_status 1 "$path: ${why[$path]}" || return 1
-        expect_client_error '^client: bad response from 127\.0\.0\.1:[0-9]+: .+' "one line on stderr, from bad_response(): client: bad response from HOST:PORT: WHAT" || return 1
+        expect_error_line '^client: bad response from 127\.0\.0\.1:[0-9]+: .+' "one line on stderr, from bad_response(): client: bad response from HOST:PORT: WHAT" || return 1
     done
     run_client 127.0.0.1 "$PEER_PORT" /long-header
     expect_client_status 1 "a header line of 100 KiB: read_line() stops at the size of its buffer (8 KiB) and refuses the response, exit 1; it must not crash or take the whole line into memory"
-    expect_client_error '^client: bad response .*(too long|long)' "say in one line that a line of the response is too long"
+    expect_error_line '^client: bad response .*(too long|long)' "say in one line that a line of the response is too long"
 }
 
 @test "step 7: files from python3 -m http.server, a binary one too, print exactly as curl prints them" {

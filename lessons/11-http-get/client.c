@@ -349,8 +349,6 @@ static int pass_length(struct reader *r, long long length) {
     return pass_body(r, -1) < 0 ? -1 : 0;
 }
 
-/* Read a chunk size line like `1a2f` or `1a2f;name=value`; returns the
-   size, or -1 when the line is not one. */
 
 /* Decode a chunked body to standard output: a size line, that many bytes
    and \r\n, again and again up to size 0, then trailer lines up to an

@@ -450,9 +450,9 @@ static int pass_length(struct reader *r, long long length) {
     //> return pass_body(r, -1) < 0 ? -1 : 0;
 }
 
+//{ step 5
 /* Read a chunk size line like `1a2f` or `1a2f;name=value`; returns the
    size, or -1 when the line is not one. */
-//{ step 5
 static long long parse_chunk_size(const char *line) {
     size_t digits = strspn(line, "0123456789abcdefABCDEF");
     if (digits == 0 || digits > 15)

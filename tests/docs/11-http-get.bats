@@ -52,7 +52,7 @@ $(lab11_difference "$CLIENT_OUT" "$LAB_TMP/py.out")"
     cmp -s "$LAB_TMP/curl.out" "$CLIENT_OUT" || lab_fail "curl printed another body"
     run_client 127.0.0.1 "$HTTP_PORT" /missing
     expect_client_status 3
-    expect_client_error "^client: GET /missing 127\.0\.0\.1:$HTTP_PORT: HTTP/1\.0 404 File not found$"
+    expect_error_line "^client: GET /missing 127\.0\.0\.1:$HTTP_PORT: HTTP/1\.0 404 File not found$"
     run_client 127.0.0.1 "$HTTP_PORT" /
     expect_client_status 0
     curl_get "http://127.0.0.1:$HTTP_PORT/"

@@ -102,3 +102,14 @@ $(sed 's/^/  /' "$PEER_OUT")" "$why"
     lab_fail "the harness server found the request wrong:
 $(grep -v '^listening on' "$PEER_OUT" | sed 's/^/  /')" "$why"
 }
+
+# expect_client_error REGEX WHY, but with a transcript when stderr is empty
+# too (common.bash's version stops the step without one in that case: its
+# `grep -c` fails on an empty file under `set -e`).
+expect_error_line() {
+    if [ ! -s "$CLIENT_ERR" ]; then
+        lab_fail "the client printed nothing on stderr; expected one line matching: $1" "${2:-}"
+        return 1
+    fi
+    expect_client_error "$@"
+}
