@@ -57,6 +57,10 @@ $(lab11_difference "$CLIENT_OUT" "$LAB_TMP/py.out")"
     expect_client_status 0
     curl_get "http://127.0.0.1:$HTTP_PORT/"
     cmp -s "$LAB_TMP/curl.out" "$CLIENT_OUT" || lab_fail "the folder listing differs from curl's"
+    # Step 3's example: a script tells "not found" from "found".
+    local bin=$LAB_BIN_DIR/11-http-get/client said
+    said=$(cd "$LAB_TMP" && if "$bin" 127.0.0.1 "$HTTP_PORT" /x >x 2>/dev/null; then echo got it; else echo "status $?"; fi)
+    [ "$said" = "status 3" ] || lab_fail "the if example said: $said"
     for path in /hello.txt /missing /; do
         run_client 127.0.0.1 "$HTTP_PORT" "$path"
         run_py_client 127.0.0.1 "$HTTP_PORT" "$path"
@@ -113,5 +117,15 @@ $(lab11_difference "$CLIENT_OUT" "$LAB_TMP/py.out")"
         kill -KILL -- "-$PEER_PID"
         lab_wait_gone "$PEER_PID"
         rm -f "$PEER_OUT"
+    done
+}
+
+@test "client.py refuses what the C client refuses, with the same line" {
+    start_peer_server http-bad
+    local path
+    for path in /garbage /cut-head /bad-length /bad-chunk /bad-status /long-header; do
+        run_client 127.0.0.1 "$PEER_PORT" "$path"
+        run_py_client 127.0.0.1 "$PEER_PORT" "$path"
+        expect_same_as_c || return 1
     done
 }
