@@ -29,9 +29,6 @@ stop_origin() {
     disown "$PEER_PID" 2>/dev/null # no "Killed" line in the transcript
     kill -KILL -- "-$PEER_PID" 2>/dev/null
     lab_wait_gone "$PEER_PID"
-    # The next peer of the same name writes the same file: start_peer_server
-    # could read this one's `listening on` line before the new one is there.
-    rm -f "$PEER_OUT"
 }
 
 @test "step 1: the request has the request line, Host: HOST:PORT and Connection: close" {
