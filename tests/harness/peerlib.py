@@ -178,11 +178,15 @@ def wait_closed(sock, deadline):
 
 
 def listen(host, port=0, backlog=16, kind=socket.SOCK_STREAM):
-    """Bind a server socket on host:port (0 = any) and announce it."""
-    sock = socket.socket(socket.AF_INET, kind)
+    """Bind a server socket on host:port (0 = any) and announce it. The
+    socket's family is the address's: IPv6 for "::1", IPv4 for
+    "127.0.0.1"."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, kind)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     if kind == socket.SOCK_STREAM:
         sock.listen(backlog)
-    say("listening on %s:%d" % sock.getsockname())
+    # An IPv6 address comes back as (host, port, flowinfo, scope_id).
+    say("listening on %s:%d" % sock.getsockname()[:2])
     return sock
