@@ -14,10 +14,12 @@
 #     checked field by field.
 #   Autolab and CodeGrade: the scores line and the JUnit XML.
 #   Root anywhere and containers without IPv6: a checkout under a mode-700
-#     folder grades with the sandbox uid; a step skipped for want of ::1
-#     keeps its points and its reason in every format.
+#     folder grades with the sandbox uid; lesson 13 graded where the
+#     loopback has no ::1 skips its IPv6 steps, which keep their points
+#     and their reason in every format.
 #
-# Lesson 01 only, every grading at once in setup_file, to stay quick.
+# Lesson 01 (and 13 once), every grading at once in setup_file, to stay
+# quick.
 # Run: timeout 300 bats tests/grader/export.bats (make test does).
 
 setup_file() {
@@ -340,31 +342,24 @@ EOF
 
 @test "no IPv6 loopback: a step that needs ::1 is skipped with its reason, never failed, in every format" {
     [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null || skip "needs root and unshare"
+    [ -f "$ROOT/tests/13-ipv6.bats" ] || skip "no lesson 13 (ipv6) here"
     local co=$T/ipv6
     copy_checkout "$co"
-    mkdir -p "$co/lessons/99-ipv6"
-    echo 'int main(void) { return 0; }' >"$co/lessons/99-ipv6/server.c"
-    # (%test: Bats would take an @test here for one of this file's own.)
-    sed 's/^%test/@test/' >"$co/tests/99-ipv6.bats" <<'EOF'
-%test "step 1: the server answers on ::1" {
-    "$LAB_PYTHON" -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null ||
-        skip "this machine has no IPv6 loopback (::1)"
-}
-%test "step 2: the server answers on 127.0.0.1" { true; }
-EOF
-    # A container whose loopback has no ::1 (the grader's own namespace off).
+    # A container whose loopback has no ::1 (the grader's own namespace
+    # off, or it would bring a loopback with ::1), grading lesson 13.
     run unshare --net sh -c 'echo 1 >/proc/sys/net/ipv6/conf/lo/disable_ipv6 &&
-        ip link set lo up && cd "$1" && LAB_NETNS=0 timeout 120 python3 tests/grader/grade.py check \
-        --lesson 99 --reports "$1/reports"' sh "$co"
+        ip link set lo up && cd "$1" && LAB_NETNS=0 timeout 300 python3 tests/grader/grade.py check \
+        --impl solutions --lesson 13 --quiet --reports "$1/reports"' sh "$co"
     echo "$output"
     [ "$status" -eq 0 ]
-    query "$co/reports/results.json" 'j["lessons"][0]["steps"][0]["skipped"] == "this machine has no IPv6 loopback (::1)"'
-    query "$co/reports/results.json" 'j["points"] == j["max_points"] == 2'
+    query "$co/reports/results.json" 'j["points"] == j["max_points"] > 0'
+    query "$co/reports/results.json" 'any("no IPv6 loopback" in s.get("skipped", "") for s in j["lessons"][0]["steps"])'
     local f
     for f in gradescope classroom prairielearn; do
         "$PY" "$co/tests/grader/export.py" $f "$co/reports/results.json" -o "$co/$f.json"
     done
-    query "$co/gradescope.json" 'j["tests"][0]["status"] == "passed" and j["tests"][0]["output"].startswith("skipped: this machine has no IPv6 loopback")'
-    query "$co/classroom.json" 'j["tests"][0]["status"] == "pass" and j["tests"][0]["score"] == 1 and "::1" in j["tests"][0]["message"]'
-    query "$co/prairielearn.json" 'j["score"] == 1.0 and "skipped" in j["tests"][0]["output"]'
+    query "$co/gradescope.json" 'all(t["status"] == "passed" for t in j["tests"]) and any(t["output"].startswith("skipped: ") and "::1" in t["output"] for t in j["tests"])'
+    query "$co/gradescope.json" '"skipped here (points given)" in j["output"]'
+    query "$co/classroom.json" 'j["status"] == "pass" and sum(t["score"] for t in j["tests"]) == j["max_score"] and any("::1" in t["message"] for t in j["tests"])'
+    query "$co/prairielearn.json" 'j["score"] == 1.0 and any(t["output"].startswith("skipped: ") for t in j["tests"])'
 }
