@@ -8,6 +8,7 @@
 #   make bench      how fast: check, make check, grade, make test (medians)
 #   make doctor     say what is missing and why;  make setup  installs it
 #   make dist       the student hand-out tarball (LESSONS=01-03: a stage)
+#   make gradescope the Gradescope autograder zip;  make export FORMAT=...
 #   make clean      remove build/
 #
 # Everything generated goes under build/.
