@@ -25,16 +25,20 @@ curl_run() {
     LAB_REPRO+=("curl $(lab_args "$@")")
     CURL_ERR=$LAB_TMP/curl.err
     status=0
-    timeout -k 1 "$LAB_CALL_TIMEOUT" curl --max-time "$LAB_CALL_TIMEOUT" "$@" \
+    # curl's own limit comes first, so that it says what it was waiting for.
+    timeout -k 1 "$LAB_CALL_TIMEOUT" curl --max-time "${CURL_MAX_TIME:-2}" "$@" \
         >"$LAB_TMP/curl.out" 2>"$CURL_ERR" 3>&- || status=$?
     output=$(head -c 65536 "$LAB_TMP/curl.out")
 }
 
-# Fail with curl's transcript: what it printed and its last error lines.
+# Fail with curl's transcript: what it printed and its last error lines;
+# $1: what went wrong, $2: the usual causes.
 curl_fail() {
+    local why=${2:-}
+    [ "$status" -eq 28 ] && why="curl gave up waiting (status 28, timed out): it reads a body of exactly Content-Length bytes, so check that the header is there and counts the bytes of the body; and the response must end its head with an empty line \"\\r\\n\". ${why}"
     lab_fail "$1
   curl exited with status $status; it printed $(lab_escape_file "$LAB_TMP/curl.out")
-  curl stderr: $(tail -n 3 "$CURL_ERR" | cut -c1-200)" "${2:-}"
+  curl stderr: $(tail -n 3 "$CURL_ERR" | cut -c1-200)" "$why"
 }
 
 # The server's base URL.
