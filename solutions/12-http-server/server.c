@@ -1,6 +1,6 @@
 /*
- * server.c - lesson 12: a web server that says "Hello, client!" (reference
- * solution).
+ * server.c - lesson 12: a web server that says "Hello, client!"
+ * (reference solution).
  *
  * It speaks HTTP/1.1 on HOST:PORT. GET / answers 200 with the page
  * "Hello, client!" as text/html; HEAD / answers the same headers without
