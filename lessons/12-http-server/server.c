@@ -361,6 +361,7 @@ static int parse_header(struct request *req, char *line) {
    not a valid request. */
 static int parse_request(struct request *req, const char *head, size_t len) {
     memset(req, 0, sizeof *req);
+    /* TODO(step 4): a head with a NUL byte in it (memchr) is not a request. */
     memcpy(req->text, head, len);
     req->text[len] = '\0';
     char *line = req->text;
