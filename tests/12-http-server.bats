@@ -26,7 +26,7 @@ curl_run() {
     CURL_ERR=$LAB_TMP/curl.err
     status=0
     # curl's own limit comes first, so that it says what it was waiting for.
-    timeout -k 1 "$LAB_CALL_TIMEOUT" curl --max-time "${CURL_MAX_TIME:-2}" "$@" \
+    timeout -k 1 "$LAB_CALL_TIMEOUT" curl --max-time "$((LAB_CALL_TIMEOUT - 1))" "$@" \
         >"$LAB_TMP/curl.out" 2>"$CURL_ERR" 3>&- || status=$?
     output=$(head -c 65536 "$LAB_TMP/curl.out")
 }
@@ -158,8 +158,8 @@ url() { echo "http://$SERVER_HOST:$SERVER_PORT$1"; }
     start_server --idle 0.5 127.0.0.1 0
     local before
     before=$(proc_thread_count "$SERVER_PID")
-    peer_ok --why "with --idle 0.5, a keep-alive connection that sends no new request for 0.5 s must be closed (call set_idle_timeout(c), and return HEAD_IDLE when recv() fails with EAGAIN)" \
-        http-talk --idle-closes --open-for 0.3
+    peer_ok --why "with --idle 0.5, a keep-alive connection must stay open for the next request, and be closed once it has sent nothing for 0.5 s (call set_idle_timeout(c), and return HEAD_IDLE when recv() fails with EAGAIN)" \
+        http-talk --idle-closes --open-for 0.4
     peer_ok --why "a client that sends half a request and then nothing must be closed after --idle seconds too: recv() times out in the middle of a head as well" \
         http-stall --expect-close
     local i now

@@ -111,7 +111,7 @@ check_browser() {
         --request 'GET / HTTP/1.0\r\n\r\n' --expect 200 \
         --request 'GET / HTTP/1.1\r\nHost: a\r\nconnection: Upgrade, CLOSE\r\n\r\n' --expect 200 \
         --request 'garbage\r\n\r\n' --expect 400
-    timeout 10 "${PEER[@]}" http-talk "${p[@]}" --idle-closes --open-for 0.3
+    timeout 10 "${PEER[@]}" http-talk "${p[@]}" --idle-closes --open-for 0.4
 }
 
 @test "docs: headless Chromium shows the page of both servers" {

@@ -127,7 +127,7 @@ def read_response(conn, request, expect):
 
 def check_closed(conn, headers, since, min_wait, said):
     """Check the server closes the connection, no sooner than min_wait
-    seconds after since, with nothing more sent (and, if said, that its
+    seconds after since (when we sent the last request), with nothing more sent (and, if said, that its
     last response said so)."""
     if said and "close" not in headers.get("connection", "").lower():
         raise Mismatch("the last response should say \"Connection: close\" "
@@ -155,7 +155,7 @@ def check_closed(conn, headers, since, min_wait, said):
     waited = time.monotonic() - since
     if waited < min_wait:
         raise Mismatch("the server closed the connection %.2f s after the "
-                       "response; it should keep it open for the next request"
+                       "request; it should keep it open for the next request"
                        " for at least %.2f s" % (waited, min_wait))
 
 
@@ -218,10 +218,15 @@ def talk_once(args, deadline, pairs):
     try:
         if args.together:
             sock.sendall(b"".join(r for r, _ in pairs))
+        # The server's idle time starts after it has our last request, so
+        # it cannot run out sooner than --open-for after we sent it, however
+        # late we come to read the response.
+        sent = time.monotonic()
         last = {}
         for i, (request, expect) in enumerate(pairs):
             if not args.together:
                 send_in_pieces(sock, request, args.pieces)
+                sent = time.monotonic()
             try:
                 last = read_response(conn, request, expect)
             except Mismatch as e:
@@ -231,12 +236,11 @@ def talk_once(args, deadline, pairs):
                                       " (all sent at once)" if args.together
                                       else "", e))
                 raise
-        since = time.monotonic()
         try:
             if args.closes:
-                check_closed(conn, last, since, 0.0, True)
+                check_closed(conn, last, sent, 0.0, True)
             elif args.idle_closes:
-                check_closed(conn, last, since, args.open_for, False)
+                check_closed(conn, last, sent, args.open_for, False)
             elif args.quiet:
                 check_quiet(conn, args.quiet)
         except Mismatch as e:

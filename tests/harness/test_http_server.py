@@ -128,10 +128,10 @@ class HttpPeerTest(unittest.TestCase):
 
     def test_talk_idle_close(self):
         ok, why = run_peer("http-talk", self.serve(idle=0.3), "--idle-closes",
-                           "--open-for", "0.2")
+                           "--open-for", "0.25")
         self.assertTrue(ok, why)
         ok, why = run_peer("http-talk", self.serve(always_close=True),
-                           "--idle-closes", "--open-for", "0.2")
+                           "--idle-closes", "--open-for", "0.25")
         self.assertFalse(ok)
         self.assertIn("keep it open", why)
         ok, why = run_peer("http-talk", self.serve(), "--idle-closes")
