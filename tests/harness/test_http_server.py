@@ -134,7 +134,8 @@ class HttpPeerTest(unittest.TestCase):
                            "--idle-closes", "--open-for", "0.25")
         self.assertFalse(ok)
         self.assertIn("keep it open", why)
-        ok, why = run_peer("http-talk", self.serve(), "--idle-closes")
+        ok, why = run_peer("http-talk", self.serve(), "--idle-closes",
+                           "--timeout", "0.5")
         self.assertFalse(ok)
         self.assertIn("stayed open", why)
 
@@ -149,14 +150,15 @@ class HttpPeerTest(unittest.TestCase):
         ok, why = run_peer("http-crowd", self.serve(), "--connections", "10")
         self.assertTrue(ok, why)
         ok, why = run_peer("http-crowd", self.serve(sequential=True),
-                           "--connections", "3")
+                           "--connections", "3", "--timeout", "0.5")
         self.assertFalse(ok)
         self.assertIn("connection 2 of 3", why)
 
     def test_stall_expect_close(self):
         ok, why = run_peer("http-stall", self.serve(idle=0.3), "--expect-close")
         self.assertTrue(ok, why)
-        ok, why = run_peer("http-stall", self.serve(), "--expect-close")
+        ok, why = run_peer("http-stall", self.serve(), "--expect-close",
+                           "--timeout", "0.5")
         self.assertFalse(ok)
         self.assertIn("kept the connection open", why)
 
