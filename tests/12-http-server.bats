@@ -182,9 +182,11 @@ url() { echo "http://$SERVER_HOST:$SERVER_PORT$1"; }
     find_chromium || skip "no Chromium here (apt-get install chromium-headless-shell): the browser step cannot run"
     start_server
     run_chromium "$(url /)"
+    local why="a browser is strict where curl is forgiving: the status line, \\r\\n line ends, Content-Type text/html and a Content-Length that counts the body"
+    [ "$status" -eq 124 ] && why="Chromium was still loading the page when its time ran out: it waits for the whole body, Content-Length bytes, or for the end of the head. $why"
     [[ $output == *'<body>Hello, client!</body>'* ]] ||
         lab_fail "headless Chromium loaded $(url /) and its page (the DOM) is not <body>Hello, client!</body>
   Chromium exited with status $status; the DOM it printed: $(lab_escape "$output")
   its last lines on stderr: $(grep -v -e dbus -e vaapi -e 'multiple threads' "$LAB_TMP/chromium.err" | tail -n 3 | cut -c1-200)" \
-            "a browser is strict where curl is forgiving: the status line, \\r\\n line ends, Content-Type text/html and a Content-Length that counts the body"
+            "$why"
 }
