@@ -1,12 +1,13 @@
 # socklab - every entry point of the lab.
 #
 #   make            build every lesson program (lessons/ and solutions/)
-#   make lab        build and start the lab REPL
+#   make lab        build and start the lab REPL (make install: `lab` on PATH)
 #   make check      grade lessons/ (LESSON=NN for one, LAB_IMPL=solutions)
 #   make grade      grade a class: SUBMISSIONS=DIR, one folder per student
 #   make test       the project's own test (what CI runs)
+#   make bench      how fast: check, make check, grade, make test (medians)
 #   make doctor     say what is missing and why;  make setup  installs it
-#   make dist       the student hand-out tarball
+#   make dist       the student hand-out tarball (LESSONS=01-03: a stage)
 #   make clean      remove build/
 #
 # Everything generated goes under build/.
@@ -51,7 +52,7 @@ export LAB_ROOT := $(CURDIR)
 
 # ---------------------------------------------------------------- lesson programs
 
-all: $(TARGETS)
+all: $(TARGETS) $(BUILD)/tools/peerc
 
 # One C file is one program. LESSONS_SRC lets the grader build a student's
 # lessons/ tree from elsewhere into its own BUILD folder.
@@ -62,6 +63,11 @@ $(BUILD)/lessons/%: $(LESSONS_SRC)/%.c
 $(BUILD)/solutions/%: solutions/%.c
 	@mkdir -p $(@D)
 	$(CC) $(LAB_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LDFLAGS) $(LDLIBS)
+
+# The tests' own tools: peerc hands a harness peer to a running peerd.
+$(BUILD)/tools/%: tests/harness/%.c
+	@mkdir -p $(@D)
+	$(CC) $(LAB_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LDFLAGS)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
@@ -75,13 +81,26 @@ $(BUILD)/lab/%.o: lab/%.c
 	$(CC) $(LAB_CFLAGS) -D_DEFAULT_SOURCE $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/lab/lab: $(LAB_OBJECTS)
-	$(CC) $(LAB_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lreadline
+	$(CC) $(LAB_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lreadline $(LDLIBS)
 
 .PHONY: lab-build
 lab-build: $(BUILD)/lab/lab
 
 lab: setup-quiet lab-build
 	@$(BUILD)/lab/lab
+
+# `lab CMD ARGS` from any shell: a link in $(PREFIX)/bin to this
+# checkout's lab, which finds its lessons through the link.
+PREFIX ?= $(HOME)/.local
+.PHONY: install uninstall
+install: lab-build
+	@mkdir -p $(DESTDIR)$(PREFIX)/bin
+	ln -sfn $(abspath $(BUILD)/lab/lab) $(DESTDIR)$(PREFIX)/bin/lab
+	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) ;; \
+	  *) echo "note: $(PREFIX)/bin is not on your PATH; add it to run 'lab' from anywhere";; esac
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/lab
 
 # ---------------------------------------------------------------- grading
 
@@ -107,6 +126,16 @@ grade: setup-quiet
 bench-grade: setup-quiet
 	tests/grader/bench-class $(BUILD)/bench
 
+# ---------------------------------------------------------------- benchmarks
+
+# Each figure of a student's loop and of the project's own runs, as the
+# median of BENCH_RUNS (3) beside its target; BENCH_ONLY=check-solved,...
+# picks some (tests/lib/bench --help). Reported, never asserted.
+.PHONY: bench
+bench: setup-quiet
+	@tests/lib/bench $(if $(BENCH_RUNS),--runs $(BENCH_RUNS)) \
+	    $(if $(BENCH_ONLY),--only $(BENCH_ONLY))
+
 # ---------------------------------------------------------------- the project's own test
 
 # Every step passes on solutions/ and fails on the untouched skeletons, and
@@ -118,8 +147,9 @@ test: setup-quiet
 
 # The student hand-out, $(BUILD)/dist/socklab-student.tar.gz: the files git
 # tracks minus solutions/ and the grader's self-tests (tests/grader/make-dist).
+# LESSONS=01-03 hands out a stage of the course (docs/instructors.md).
 dist:
-	tests/grader/make-dist $(BUILD)/dist
+	tests/grader/make-dist $(BUILD)/dist $(LESSONS)
 
 # ---------------------------------------------------------------- set-up
 

@@ -38,56 +38,57 @@ static void forget_bats(void) {
     }
 }
 
-/* Run grade.py for lesson name (NULL: all) with reports in dir; returns
-   0 when it ran (whatever the grade), -1 when it failed or was stopped. */
-static int run_grader(const char *name, const char *dir) {
-    forget_bats();
-    char *grader = root_path("tests/grader/grade.py");
-    char *log = xprintf("%s/grader.log", dir);
-    char *results = xprintf("%s/results.json", dir);
-    unlink(results); /* never read a stale report */
-    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    char *argv[] = {"python3",    grader,    "check",
-                    "--impl",     "lessons", "--reports",
-                    (char *)dir,  "--quiet", name ? "--lesson" : NULL,
-                    (char *)name, NULL};
-    /* Its own group: Ctrl-C reaches it through us (SIGINT first, so it
-       can end its bats runs), and it dies with us. */
-    struct spawn how = {devnull, fd, fd, 1, SIGINT};
-    int status = -1;
-    pid_t pid = fd < 0 ? -1 : spawn_process(argv, &how);
-    if (fd < 0)
-        lab_error("cannot write %s: %s", log, strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    if (devnull >= 0)
-        close(devnull);
-    int st = 0;
-    if (pid > 0) {
-        enum wait_result w = wait_child(pid, GRADER_BOUND, 1, &st);
-        if (w == WAIT_EXITED && WIFEXITED(st) && WEXITSTATUS(st) <= 1) {
-            status = 0;
-        } else if (w == WAIT_EXITED) {
-            lab_error("the grader failed (%s); its output:",
-                      describe_status(st));
-            char *text = read_file(log, NULL);
-            if (text)
-                fputs(text, stderr);
-            free(text);
+/* What one check asks for and what it has shown so far. */
+struct check_run {
+    const char *lesson; /* NULL: every lesson */
+    int step;           /* 0: every step */
+    int all;            /* 0: stop each lesson at its first failing step */
+    int verbose;        /* every failure transcript in full */
+    int total, done;    /* steps to run, steps reported */
+    int failures;       /* failing steps shown */
+    int broken;         /* a program did not compile: said once */
+    int progress;       /* a progress line is on the screen */
+    double started;
+};
+
+/* The real Python interpreter, asked of `python3` once: on machines where
+   python3 is a pyenv shim every start through it costs up to a second. */
+static const char *lab_python(void) {
+    static char *found;
+    if (found)
+        return found;
+    const char *env = getenv("LAB_PYTHON");
+    if (env && *env) {
+        found = xstrdup(env);
+        return found;
+    }
+    /* Asked once per machine, not per `lab check`: kept in the state dir
+       for as long as the interpreter it names is there. */
+    char *cache = xprintf("%s/python", lab_state_dir());
+    char *out = read_file(cache, NULL);
+    if (out)
+        out[strcspn(out, "\n")] = '\0';
+    if (!out || out[0] != '/' || access(out, X_OK) != 0) {
+        free(out);
+        out = NULL;
+        size_t len = 0;
+        char *argv[] = {"python3", "-c", "import sys; print(sys.executable)",
+                        NULL};
+        if (capture(argv, &out, &len, 0, 30) == 0 && out && len > 1 &&
+            out[0] == '/') {
+            out[strcspn(out, "\n")] = '\0';
+            char *line = xprintf("%s\n", out);
+            write_file_atomic(cache, line, strlen(line));
+            free(line);
         } else {
-            end_child(pid, SIGINT, 3, &st);
-            if (w == WAIT_INTERRUPTED)
-                printf("\ncheck stopped (Ctrl-C)\n");
-            else
-                lab_error("the grader ran longer than %d s and was stopped",
-                          GRADER_BOUND);
+            free(out);
+            out = NULL;
         }
     }
-    free(grader);
-    free(log);
-    free(results);
-    return status;
+    free(cache);
+    found = out ? out : xstrdup("python3");
+    setenv("LAB_PYTHON", found, 1); /* the tests' peers use it too */
+    return found;
 }
 
 /* The lines of text, each indented by pad. */
@@ -120,74 +121,330 @@ static void print_transcript(const char *text, int full) {
     printf("      %.*s%s\n", len, text, text[len] ? " ..." : "");
 }
 
-/* Show one lesson of results.json and record it; returns 1 when every
-   step passed. */
-static int show_lesson(const struct json *l, int verbose) {
-    const char *name = json_str(l, "lesson");
-    const struct json *steps = json_get(l, "steps");
-    const struct json *compile = json_get(l, "compile");
-    if (!name || !steps || steps->type != JSON_ARRAY)
-        return 0;
-    int passed = (int)json_num(l, "passed"), total = (int)json_num(l, "total");
-    int broken = 0;
+/* Erase the progress line, if one is on the screen. */
+static void progress_erase(struct check_run *run) {
+    if (run->progress)
+        fputs("\r\033[K", stdout);
+    run->progress = 0;
+}
+
+/* Draw "[step k of n, 1.2 s]" under the steps shown, on a terminal. */
+static void progress_draw(struct check_run *run) {
+    if (!isatty(STDOUT_FILENO) || run->done >= run->total)
+        return;
+    progress_erase(run);
+    printf("%s[step %d of %d, %.1f s]%s", C_DIM, run->done + 1, run->total,
+           lab_now() - run->started, C_OFF);
+    fflush(stdout);
+    run->progress = 1;
+}
+
+/* Show the compile errors of a "build" event, once per check. */
+static void show_build(struct check_run *run, const struct json *ev) {
+    const struct json *compile = json_get(ev, "compile");
     for (size_t i = 0; compile && i < compile->count; i++) {
         const struct json *v = compile->items[i];
-        if (v->type == JSON_STRING && strcmp(v->string, "ok") != 0) {
+        if (v->type == JSON_STRING && strcmp(v->string, "ok") != 0 &&
+            strstr(v->string, "not in the submission") == NULL) {
             printf("%s%s.c does not compile:%s\n", C_RED, compile->keys[i],
                    C_OFF);
             print_indented(v->string, "    ");
-            broken = 1;
+            run->broken = 1;
         }
     }
+}
+
+/* Show one "step" event: pass or FAIL and, when it failed, the transcript. */
+static void show_step(struct check_run *run, const struct json *ev) {
+    const char *name = json_str(ev, "name");
+    const char *transcript = json_str(ev, "transcript");
+    run->done++;
+    if (!json_num(ev, "ran"))
+        return; /* skipped after a failure: the summary counts them */
+    if (json_num(ev, "passed")) {
+        printf("  %s%s%s %s\n", C_GREEN, lab_utf8 ? "\u2713" : "pass", C_OFF,
+               name ? name : "?");
+        return;
+    }
+    printf("  %s%s%s %s\n", C_RED, lab_utf8 ? "\u2717" : "FAIL", C_OFF,
+           name ? name : "?");
+    run->failures++;
+    if (transcript && *transcript &&
+        !(run->broken && strstr(transcript, "does not compile")))
+        print_transcript(transcript, run->verbose || run->failures == 1);
+}
+
+/* Take one line of the grader's output: an event is shown, anything else
+   goes to the log (shown only if the grader fails). */
+static void take_line(struct check_run *run, const char *line, FILE *log) {
+    struct json *ev = line[0] == '{' ? json_parse(line) : NULL;
+    const char *kind = json_str(ev, "event");
+    if (!kind) {
+        if (log)
+            fprintf(log, "%s\n", line);
+        json_free(ev);
+        return;
+    }
+    progress_erase(run);
+    if (strcmp(kind, "build") == 0)
+        show_build(run, ev);
+    else if (strcmp(kind, "step") == 0)
+        show_step(run, ev);
+    json_free(ev);
+    progress_draw(run);
+    fflush(stdout);
+}
+
+/* Read the grader's events from fd as they come, until it closes it or
+   Ctrl-C; job output keeps flowing. Returns 0 at the end, -1 on Ctrl-C. */
+static int follow_events(struct check_run *run, int fd, FILE *log) {
+    struct buf pending = {0};
+    char chunk[4096];
+    for (;;) {
+        if (lab_interrupted || lab_quit_requested) {
+            free(pending.data);
+            return -1;
+        }
+        struct pollfd fds[65] = {{.fd = fd, .events = POLLIN}};
+        int njobs = jobs_pollfds(fds + 1, 64);
+        int ready = poll(fds, (nfds_t)(1 + njobs), 500);
+        if (ready <= 0) {
+            progress_draw(run);
+            continue;
+        }
+        jobs_handle(fds + 1, njobs);
+        if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        buf_add(&pending, chunk, (size_t)n);
+        char *start = pending.data, *nl;
+        while ((nl = memchr(start, '\n', pending.len - (size_t)(start -
+                                                       pending.data)))) {
+            *nl = '\0';
+            take_line(run, start, log);
+            start = nl + 1;
+        }
+        size_t rest = pending.len - (size_t)(start - pending.data);
+        memmove(pending.data, start, rest);
+        pending.len = rest;
+    }
+    free(pending.data);
+    progress_erase(run);
+    return 0;
+}
+
+/* Run grade.py as run asks, reports in dir, showing each step as it
+   finishes; returns 0 when it ran (whatever the grade), -1 when it failed
+   or was stopped. */
+static int run_grader(struct check_run *run, const char *dir) {
+    forget_bats();
+    char *grader = root_path("tests/grader/grade.py");
+    char *logpath = xprintf("%s/grader.log", dir);
+    char *results = xprintf("%s/results.json", dir);
+    char stepno[16];
+    snprintf(stepno, sizeof stepno, "%d", run->step);
+    unlink(results); /* never read a stale report */
+    char *argv[16];
+    int n = 0;
+    argv[n++] = (char *)lab_python();
+    argv[n++] = "-S";
+    argv[n++] = grader;
+    argv[n++] = "check";
+    argv[n++] = "--impl";
+    argv[n++] = "lessons";
+    argv[n++] = "--reports";
+    argv[n++] = (char *)dir;
+    argv[n++] = "--events";
+    if (!run->all && !run->step)
+        argv[n++] = "--first-failure";
+    if (run->step) {
+        argv[n++] = "--step";
+        argv[n++] = stepno;
+    }
+    if (run->lesson) {
+        argv[n++] = "--lesson";
+        argv[n++] = (char *)run->lesson;
+    }
+    argv[n] = NULL;
+    int pipefd[2] = {-1, -1};
+    FILE *log = fopen(logpath, "w");
+    int errfd = log ? fileno(log) : -1;
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int status = -1, st = 0;
+    pid_t pid = -1;
+    if (!log || pipe(pipefd) < 0 || fcntl(pipefd[0], F_SETFD, FD_CLOEXEC) < 0 ||
+        fcntl(pipefd[1], F_SETFD, FD_CLOEXEC) < 0)
+        lab_error("cannot start the grader: %s", strerror(errno));
+    else {
+        /* Its own group: Ctrl-C reaches it through us (SIGINT first, so
+           it can end its bats runs), and it dies with us. */
+        struct spawn how = {devnull, pipefd[1], errfd, 1, SIGINT};
+        pid = spawn_process(argv, &how);
+        close(pipefd[1]);
+    }
+    if (devnull >= 0)
+        close(devnull);
+    if (pid > 0) {
+        int followed = follow_events(run, pipefd[0], log);
+        enum wait_result w =
+            followed == 0 ? wait_child(pid, 30, 1, &st) : WAIT_INTERRUPTED;
+        if (w == WAIT_EXITED && WIFEXITED(st) && WEXITSTATUS(st) <= 1) {
+            status = 0;
+        } else if (w == WAIT_EXITED) {
+            fflush(log);
+            lab_error("the grader failed (%s); its output:",
+                      describe_status(st));
+            char *text = read_file(logpath, NULL);
+            if (text)
+                fputs(text, stderr);
+            free(text);
+        } else {
+            end_child(pid, SIGINT, 3, &st);
+            if (w == WAIT_INTERRUPTED)
+                printf("\ncheck stopped (Ctrl-C)\n");
+            else
+                lab_error("the grader did not end after its last step");
+        }
+    }
+    if (pipefd[0] >= 0)
+        close(pipefd[0]);
+    if (log)
+        fclose(log);
+    free(grader);
+    free(logpath);
+    free(results);
+    return status;
+}
+
+/* Record one lesson of a results.json in the progress: how many steps
+   passed, and which ran and failed. */
+static void record_lesson(const struct json *l) {
+    const char *name = json_str(l, "lesson");
+    const struct json *steps = json_get(l, "steps");
+    if (!name || !steps || steps->type != JSON_ARRAY)
+        return;
     int *failing = xmalloc((steps->count + 1) * sizeof *failing);
     int nfailing = 0;
     for (size_t i = 0; i < steps->count; i++) {
         const struct json *s = steps->items[i];
-        int ok = json_num(s, "passed") != 0;
-        const char *step_name = json_str(s, "name");
-        const char *transcript = json_str(s, "transcript");
-        if (ok)
-            printf("  %s%s%s %s\n", C_GREEN, lab_utf8 ? "\u2713" : "pass",
-                   C_OFF, step_name ? step_name : "?");
-        else
-            printf("  %s%s%s %s\n", C_RED, lab_utf8 ? "\u2717" : "FAIL", C_OFF,
-                   step_name ? step_name : "?");
-        if (!ok) {
+        if (!json_num(s, "passed") && !(json_get(s, "ran") &&
+                                        !json_num(s, "ran")))
             failing[nfailing++] = (int)json_num(s, "step");
-            if (transcript && *transcript &&
-                !(broken && strstr(transcript, "does not compile")))
-                print_transcript(transcript, verbose || nfailing == 1);
-        }
     }
-    progress_record(name, passed, total, failing, nfailing);
+    progress_record(name, (int)json_num(l, "passed"),
+                    (int)json_num(l, "total"), failing, nfailing);
+    free(failing);
+}
+
+void check_sync_make_report(void) {
+    char *path = root_path("build/reports/results.json");
+    struct stat st;
+    long stamp = 0;
+    if (stat(path, &st) == 0)
+        stamp = (long)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+    if (stamp == 0 || stamp == progress_synced()) {
+        free(path);
+        return;
+    }
+    char *text = read_file(path, NULL);
+    struct json *report = text ? json_parse(text) : NULL;
+    const struct json *list = json_get(report, "lessons");
+    const char *impl = json_str(report, "impl");
+    const char *src = json_str(report, "src");
+    char *ours = root_path("lessons");
+    /* Only a whole check of our lessons/ says where the student stands. */
+    if (list && list->type == JSON_ARRAY && impl &&
+        strcmp(impl, "lessons") == 0 && src && strcmp(src, ours) == 0 &&
+        !json_num(report, "only_step"))
+        for (size_t i = 0; i < list->count; i++)
+            record_lesson(list->items[i]);
+    progress_set_synced(stamp);
+    json_free(report);
+    free(text);
+    free(ours);
+    free(path);
+}
+
+/* Sum up one lesson of results.json and record it; returns 1 when every
+   step passed. */
+static int sum_up_lesson(const struct json *l, const struct check_run *run) {
+    const char *name = json_str(l, "lesson");
+    const struct json *steps = json_get(l, "steps");
+    if (!name || !steps || steps->type != JSON_ARRAY)
+        return 0;
+    int passed = (int)json_num(l, "passed"), total = (int)json_num(l, "total");
+    int *failing = xmalloc((steps->count + 1) * sizeof *failing);
+    int nfailing = 0, not_run = 0;
+    for (size_t i = 0; i < steps->count; i++) {
+        const struct json *s = steps->items[i];
+        if (json_num(s, "passed"))
+            continue;
+        if (json_get(s, "ran") && !json_num(s, "ran"))
+            not_run++;
+        else
+            failing[nfailing++] = (int)json_num(s, "step");
+    }
     int number = atoi(name);
+    if (run->step) {
+        /* One step alone says nothing of the others: nothing recorded. */
+        printf("%s%s: step %d %s.%s `check %02d` checks the whole lesson.\n",
+               nfailing ? C_YELLOW : C_GREEN, name, run->step,
+               nfailing ? "fails" : "passes", C_OFF, number);
+        free(failing);
+        return nfailing == 0;
+    }
+    record_lesson(l);
     if (total > 0 && passed == total)
         printf("%s%s: all %d steps pass.%s `list` shows your progress; "
                "`solution %02d` shows the reference.\n",
                C_GREEN, name, total, C_OFF, number);
-    else if (nfailing > 0)
+    else if (nfailing > 0) {
         printf("%s%s: %d of %d steps pass.%s Next: step %d (reread it with "
                "`show %02d`; `hint %02d %d` if you are stuck)\n",
-               C_YELLOW, name, passed, total, C_OFF, failing[0], number, number,
-               failing[0]);
+               C_YELLOW, name, passed, total, C_OFF, failing[0], number,
+               number, failing[0]);
+        if (not_run)
+            printf("%s(stopped at the first failing step: %d more not run; "
+                   "`check %02d --all` runs every step)%s\n",
+                   C_DIM, not_run, number, C_OFF);
+    }
     free(failing);
     return total > 0 && passed == total;
 }
 
-/* Grade name (NULL: all) and show the result; returns the command's
-   status: 0 all passed, 1 not (or the grader failed). */
-static int check_and_show(const char *name, int verbose) {
+/* The number of steps run asks for, from the lessons' tests. */
+static int steps_to_run(const struct check_run *run) {
+    if (run->step)
+        return 1;
+    int total = 0;
+    for (int i = 0; i < lessons_count(); i++) {
+        struct lesson *l = lesson_at(i);
+        if (!run->lesson || strcmp(run->lesson, l->name) == 0)
+            total += lesson_steps(l);
+    }
+    return total;
+}
+
+/* Grade as run asks and show the result; returns the command's status:
+   0 all passed, 1 not (or the grader failed). */
+static int check_and_show(struct check_run *run) {
     char *dir = root_path("build/reports/lab");
     if (mkdir_p(dir) != 0) {
         lab_error("cannot create %s: %s", dir, strerror(errno));
         free(dir);
         return 1;
     }
+    run->total = steps_to_run(run);
+    run->started = lab_now();
     printf("%schecking %s%s (building and testing; Ctrl-C stops)\n", C_DIM,
-           name ? name : "every lesson", C_OFF);
+           run->lesson ? run->lesson : "every lesson", C_OFF);
     fflush(stdout);
     int status = 1;
-    if (run_grader(name, dir) == 0) {
+    if (run_grader(run, dir) == 0) {
         char *path = xprintf("%s/results.json", dir);
         char *text = read_file(path, NULL);
         struct json *report = text ? json_parse(text) : NULL;
@@ -197,7 +454,7 @@ static int check_and_show(const char *name, int verbose) {
         } else {
             int all = 1;
             for (size_t i = 0; i < list->count; i++)
-                all &= show_lesson(list->items[i], verbose);
+                all &= sum_up_lesson(list->items[i], run);
             status = all && list->count > 0 ? 0 : 1;
         }
         json_free(report);
@@ -209,23 +466,42 @@ static int check_and_show(const char *name, int verbose) {
 }
 
 int cmd_check(int argc, char **argv) {
-    int verbose = 0;
-    if (argc > 2) {
-        if (strcmp(argv[2], "--verbose") != 0 && strcmp(argv[2], "-v") != 0) {
+    struct check_run run = {0};
+    for (int i = 2; i < argc; i++) {
+        char *end;
+        long n = strtol(argv[i], &end, 10);
+        if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0)
+            run.verbose = 1;
+        else if (strcmp(argv[i], "--all") == 0)
+            run.all = 1;
+        else if (*argv[i] && !*end && n > 0 && n < 1000 && !run.step)
+            run.step = (int)n;
+        else {
             lab_usage(argv[0]);
             return 2;
         }
-        verbose = 1;
     }
     if (strcmp(argv[1], "all") == 0) {
         if (lessons_count() == 0) {
             lab_error("no lessons found in %s/lessons", lab_root());
             return 1;
         }
-        return check_and_show(NULL, verbose);
+        if (run.step) {
+            lab_error("a STEP goes with one lesson: check N STEP");
+            return 2;
+        }
+        return check_and_show(&run);
     }
     struct lesson *l = lesson_find(argv[1]);
-    return l ? check_and_show(l->name, verbose) : 1;
+    if (!l)
+        return 1;
+    if (run.step > lesson_steps(l)) {
+        lab_error("%s has steps 1 to %d, not %d", l->name, lesson_steps(l),
+                  run.step);
+        return 2;
+    }
+    run.lesson = l->name;
+    return check_and_show(&run);
 }
 
 /* ---------------------------------------------------------------- watch */
@@ -348,7 +624,8 @@ int cmd_watch(int argc, char **argv) {
         printf("%swatching lessons/%s%s: every save re-checks it (%s). "
                "Ctrl-C stops.\n",
                C_BOLD, l->name, C_OFF, fd >= 0 ? "inotify" : "polling");
-        check_and_show(l->name, 0);
+        struct check_run run = {.lesson = l->name};
+        check_and_show(&run);
         fflush(stdout);
         /* A save during the check is still queued (inotify) or shows
            in the fingerprint taken before it: it triggers the next. */

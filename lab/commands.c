@@ -34,13 +34,15 @@ const struct lab_command lab_commands[] = {
      "Hints come as a ladder: each `hint` for the same step shows one more,\n"
      "more specific than the last, with the ones you have seen above it.\n"
      "Without STEP it picks the first step your last check failed."},
-    {"check", "N|all [--verbose]", cmd_check,
+    {"check", "N|all [STEP] [--all] [--verbose]", cmd_check,
      "build, grade and record lesson N (or all)", NULL, LESSONS,
      "Runs the same grader as `make check` (tests/grader/grade.py): builds\n"
-     "your programs, runs the lesson's test, shows every step passed or\n"
-     "failed with what went wrong, and records the result for `list`.\n"
-     "The first failing step shows its whole transcript, the others their\n"
-     "first line; --verbose shows every transcript. Ctrl-C stops it."},
+     "your programs, runs the lesson's test and shows each step the moment\n"
+     "it passes or fails, with what went wrong; records the result for\n"
+     "`list`. It stops at the first failing step: --all runs every step\n"
+     "(the first failure shows its whole transcript, the others their first\n"
+     "line; --verbose shows them all). STEP runs that step alone: `check 01\n"
+     "3`. Ctrl-C stops it."},
     {"watch", "N", cmd_watch, "re-check lesson N on every save, till Ctrl-C",
      NULL, LESSONS,
      "Leave it running in one terminal while you edit in another: every save\n"

@@ -96,6 +96,9 @@ void lab_page(const char *text, size_t len);
 /* ---------------------------------------------------------------- check.c */
 
 command_fn cmd_check, cmd_watch;
+/* Take the report of the last `make check` (build/reports/results.json)
+   into the progress, once, when it graded this checkout's lessons/. */
+void check_sync_make_report(void);
 
 /* ------------------------------------------------------------- progress.c */
 
@@ -112,6 +115,10 @@ void progress_record(const char *lesson, int passed, int total,
                      const int *failing, int nfailing);
 /* Forget the last check of a lesson (after reset); solved stays. */
 void progress_forget(const char *lesson);
+/* The stamp of the last `make check` report taken into the progress
+   (0: none), and setting it. */
+long progress_synced(void);
+void progress_set_synced(long stamp);
 int progress_hint_level(const char *lesson, int step);
 void progress_set_hint_level(const char *lesson, int step, int level);
 /* A short stable name of the checkout (a hash of its path). */
@@ -196,6 +203,9 @@ struct spawn {
     int death_signal; /* sent to it if the lab dies; 0 none */
 };
 pid_t spawn_process(char *const argv[], const struct spawn *how);
+
+/* Seconds on the monotonic clock. */
+double lab_now(void);
 
 enum wait_result { WAIT_EXITED, WAIT_TIMEOUT, WAIT_INTERRUPTED };
 /* Wait for child pid up to seconds (<0: no bound), returning early on

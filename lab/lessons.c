@@ -240,6 +240,39 @@ static int terminal_rows(void) {
     return 24;
 }
 
+/* The terminal's width in columns, 80 when stdout is not a terminal;
+   at most 100, so long lines stay readable on a wide screen. */
+static int terminal_columns(void) {
+    struct winsize ws;
+    int cols = 80;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        cols = ws.ws_col;
+    return cols > 100 ? 100 : cols < 40 ? 40 : cols;
+}
+
+/* Print text wrapped at spaces to the terminal's width: the first line
+   after first (already visible width used), the rest indented by indent. */
+static void print_wrapped(const char *text, int first, int indent) {
+    int width = terminal_columns(), col = first;
+    const char *p = text;
+    while (*p) {
+        size_t word = strcspn(p, " ");
+        if (col > indent && col + 1 + (int)word > width) {
+            printf("\n%*s", indent, "");
+            col = indent;
+        } else if (col > first || (col > indent && p != text)) {
+            putchar(' ');
+            col++;
+        }
+        printf("%.*s", (int)word, p);
+        col += (int)word;
+        p += word;
+        while (*p == ' ')
+            p++;
+    }
+    putchar('\n');
+}
+
 /* Is prog an executable in PATH? */
 static int in_path(const char *prog) {
     const char *path = getenv("PATH");
@@ -382,6 +415,7 @@ static void print_bar(int done, int total, int width) {
 }
 
 int cmd_list(int argc, char **argv) {
+    check_sync_make_report(); /* a `make check` counts as a check */
     (void)argc;
     (void)argv;
     int n = lessons_count();
@@ -560,9 +594,12 @@ static void print_ladder(const struct lesson *l, const struct ladder *ladder,
                C_OFF);
     else
         printf("%s%s, step %d%s\n", C_BOLD, l->name, ladder->step, C_OFF);
-    for (int i = 0; i < level; i++)
-        printf("  %s%d. %s%s\n", i + 1 == level ? "" : C_DIM, i + 1,
-               ladder->hints[i], C_OFF);
+    for (int i = 0; i < level; i++) {
+        int used = printf("  %s%d. ", i + 1 == level ? "" : C_DIM, i + 1) -
+                   (int)strlen(i + 1 == level ? "" : C_DIM);
+        print_wrapped(ladder->hints[i], used, used);
+        fputs(C_OFF, stdout);
+    }
     if (level < ladder->count)
         printf("%s(hint %d of %d: `hint %02d %d` again for a more specific "
                "one)%s\n",
@@ -574,6 +611,7 @@ static void print_ladder(const struct lesson *l, const struct ladder *ladder,
 }
 
 int cmd_hint(int argc, char **argv) {
+    check_sync_make_report(); /* a `make check` counts as a check */
     struct lesson *l = lesson_find(argv[1]);
     if (!l)
         return 1;
@@ -633,6 +671,7 @@ int cmd_hint(int argc, char **argv) {
 /* ---------------------------------------------------------------- solution */
 
 int cmd_solution(int argc, char **argv) {
+    check_sync_make_report(); /* a `make check` counts as a check */
     (void)argc;
     struct lesson *l = lesson_find(argv[1]);
     if (!l)

@@ -78,10 +78,13 @@ static struct psock table[MAX_SOCKETS];
 static void print_failure(int err, enum wait_end end, const char *what,
                           const char *note) {
     const char *on = C_RED, *off = C_OFF;
+    /* Not an errno: the kernel never failed the call, the lab stopped
+       waiting for it. A real time-out (SO_RCVTIMEO) is the kernel's EAGAIN,
+       printed below like every other error. */
     if (end == WAIT_BOUND)
-        printf(" = %s-1 ETIMEDOUT%s (%s within %g s: the lab's wait bound, "
-               "see `wait`)",
-               on, off, what, lab_wait_seconds());
+        printf(" = %s?%s (%s within %g s: the lab stopped waiting, see "
+               "`wait`; not an error of the call)",
+               C_YELLOW, off, what, lab_wait_seconds());
     else if (end == WAIT_CTRL_C)
         printf(" = %s-1 EINTR%s (interrupted by Ctrl-C)", on, off);
     else
@@ -897,8 +900,17 @@ static const char *readback_note(const struct sockopt *o,
                                  const union optval *set,
                                  const union optval *got) {
     if ((o->option == SO_RCVBUF || o->option == SO_SNDBUF) &&
-        o->level == SOL_SOCKET && got->number != set->number)
-        return "; Linux doubles the size asked for, within its limits";
+        o->level == SOL_SOCKET && got->number != set->number) {
+        long asked = (long)set->number * 2;
+        if (got->number == asked)
+            return "; Linux doubles the size asked for: the other half is "
+                   "its own bookkeeping";
+        if (got->number > asked)
+            return "; the kernel's minimum: it never goes below that";
+        return o->option == SO_RCVBUF
+                   ? "; twice net.core.rmem_max: the kernel's cap"
+                   : "; twice net.core.wmem_max: the kernel's cap";
+    }
     if (o->option == SO_RCVTIMEO || o->option == SO_SNDTIMEO)
         return o->option == SO_RCVTIMEO
                    ? "; recv and accept on it now give up with EAGAIN"

@@ -10,6 +10,7 @@
  *   lesson 01-echo-once 5/7 failing 2,6     the last check
  *   solved 01-echo-once 1732270000          passed every step (once is enough)
  *   hint 01-echo-once 2 1                   hints shown for step 2
+ *   synced 1732270000123                    the `make check` report taken
  *
  * Lines it does not know (from a newer lab, or a hand edit) are kept as
  * they are; a file of another version is read for what this one knows and
@@ -31,7 +32,7 @@
 
 #define PROGRESS_VERSION 1
 
-enum kind { UNKNOWN, RESULT, SOLVED, HINT };
+enum kind { UNKNOWN, RESULT, SOLVED, HINT, SYNCED };
 
 /* One line of the file: a record this version knows, or kept raw. */
 struct record {
@@ -99,6 +100,11 @@ static void parse_line(struct record *r, char *line) {
         r->when = when;
     } else if (sscanf(line, "hint %255s %d %d %c", name, &a, &b, &extra) == 3) {
         r->kind = HINT;
+    } else if (sscanf(line, "synced %ld %c", &when, &extra) == 1) {
+        r->kind = SYNCED;
+        r->when = when;
+        r->lesson = xstrdup("-");
+        return;
     } else {
         return;
     }
@@ -173,6 +179,8 @@ static void save(struct progress *p) {
             buf_printf(&b, "solved %s %ld\n", r->lesson, r->when);
         } else if (r->kind == HINT) {
             buf_printf(&b, "hint %s %d %d\n", r->lesson, r->a, r->b);
+        } else if (r->kind == SYNCED) {
+            buf_printf(&b, "synced %ld\n", r->when);
         }
     }
     if (write_file_atomic(progress_path(), b.data, b.len) != 0)
@@ -272,6 +280,22 @@ void progress_set_hint_level(const char *lesson, int step, int level) {
     struct progress p;
     load(&p, 1);
     upsert(&p, HINT, lesson, step)->b = level;
+    save(&p);
+}
+
+long progress_synced(void) {
+    struct progress p;
+    load(&p, 0);
+    struct record *r = find(&p, SYNCED, "-", 0);
+    long when = r ? r->when : 0;
+    release(&p);
+    return when;
+}
+
+void progress_set_synced(long stamp) {
+    struct progress p;
+    load(&p, 1);
+    upsert(&p, SYNCED, "-", 0)->when = stamp;
     save(&p);
 }
 

@@ -357,10 +357,14 @@ static int open_pidfd(pid_t pid) {
 #endif
 }
 
-static double now(void) {
+double lab_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double now(void) {
+    return lab_now();
 }
 
 enum wait_result wait_child(pid_t pid, double seconds, int interruptible,

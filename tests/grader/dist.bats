@@ -90,3 +90,19 @@ teardown_file() {
     [[ $output == *"solutions/ is not part of the student hand-out"* ]]
     [[ $output != *Traceback* ]]
 }
+
+@test "make dist LESSONS=01-02 hands out those lessons only, and never the mutants or README tests" {
+    run timeout 120 make -C "$ROOT" --no-print-directory dist LESSONS=01-02 \
+        BUILD="$SELFTEST/staged"
+    [ "$status" -eq 0 ]
+    run tar -tzf "$SELFTEST/staged/dist/socklab-student.tar.gz"
+    [ "$status" -eq 0 ]
+    grep -qx 'socklab/lessons/01-echo-once/server.c' <<<"$output"
+    grep -qx 'socklab/tests/02-echo-repeat.bats' <<<"$output"
+    ! grep -q '^socklab/lessons/0[3-9]-\|^socklab/tests/0[3-9]-' <<<"$output"
+    ! grep -q '^socklab/solutions/\|^socklab/tests/mutants/\|^socklab/tests/docs/' <<<"$output"
+    run timeout 60 make -C "$ROOT" --no-print-directory dist LESSONS=one \
+        BUILD="$SELFTEST/staged"
+    [ "$status" -ne 0 ]
+    [[ $output == *"write lessons as 01-03"* ]]
+}

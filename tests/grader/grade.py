@@ -33,6 +33,7 @@ import argparse
 import csv
 import ctypes
 import fcntl
+import hashlib
 import json
 import os
 import pwd
@@ -608,6 +609,7 @@ def build(lesson, src, bin_dir, slot, sanitize, programs=None,
     src_dir = os.path.join(src, lesson)
     out_dir = os.path.join(bin_dir, lesson)
     os.makedirs(out_dir, exist_ok=True)
+    todo = []
     for prog in programs if programs is not None else programs_of(src_dir):
         binary = os.path.join(out_dir, prog)
         for old in (binary + ".compile.log", binary + ".missing"):
@@ -623,7 +625,15 @@ def build(lesson, src, bin_dir, slot, sanitize, programs=None,
             write_text(binary + ".missing", why + "\n")
             results[prog] = why
             continue
-        error = compile_one(lesson, prog, src, binary, slot, sanitize)
+        todo.append((prog, binary))
+    # The programs of a lesson compile at once: they do not depend on
+    # each other, and a student waits for the slowest.
+    with ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:
+        errors = list(pool.map(lambda t: compile_cached(
+            lesson, t[0], src, t[1], slot, sanitize), todo))
+    if todo:
+        slot.kill_all()   # nothing of a build may outlive it
+    for (prog, binary), error in zip(todo, errors):
         if error is None:
             results[prog] = None
         else:
@@ -631,6 +641,44 @@ def build(lesson, src, bin_dir, slot, sanitize, programs=None,
             write_text(binary + ".compile.log", error[:LOG_LIMIT])
             results[prog] = error.strip()[:LOG_LIMIT] or "the build failed"
     return results
+
+
+def build_key(src, lesson, prog, sanitize):
+    """A digest of everything a program's binary depends on: its source,
+    the Makefile, the compiler and flags from the environment."""
+    h = hashlib.sha256()
+    for path in (os.path.join(src, lesson, prog + ".c"),
+                 os.path.join(ROOT, "Makefile")):
+        with open(path, "rb") as f:
+            h.update(f.read(SOURCE_LIMIT + 1))
+        h.update(b"\0")
+    for var in ("CC", "CFLAGS", "CPPFLAGS", "LDFLAGS", "LDLIBS"):
+        h.update(("%s=%s\0" % (var, os.environ.get(var, ""))).encode())
+    h.update(b"sanitize" if sanitize else b"plain")
+    return h.hexdigest()[:32]
+
+
+def compile_cached(lesson, prog, src, binary, slot, sanitize):
+    """compile_one, unless the same source was built with the same
+    Makefile and flags before: a check of unchanged code then takes the
+    binary it built last time (BINARY.key names what it was built from)."""
+    key_file = binary + ".key"
+    try:
+        key = build_key(src, lesson, prog, sanitize)
+    except OSError:
+        key = None
+    try:
+        with open(key_file) as f:
+            same = key is not None and f.read().strip() == key
+    except OSError:
+        same = False
+    if same and os.path.isfile(binary):
+        return None
+    remove(key_file)
+    error = compile_one(lesson, prog, src, binary, slot, sanitize)
+    if error is None and key is not None:
+        write_text(key_file, key + "\n")
+    return error
 
 
 def compile_one(lesson, prog, src, binary, slot, sanitize):
@@ -652,7 +700,6 @@ def compile_one(lesson, prog, src, binary, slot, sanitize):
             cmd.append("SANITIZE=1")
         status, out, timed_out = run(cmd, timeout=BUILD_BOUND, cwd=ROOT,
                                      env=make_env())
-        slot.kill_all()
         # The compiler's words; make's own line names our staging folder.
         text = "".join(l for l in out.decode(errors="replace").splitlines(
             True) if not l.startswith("make: *** "))
@@ -705,14 +752,42 @@ def netns_prefix():
     return NETNS
 
 
+PEERC = os.path.join(ROOT, "build", "tools", "peerc")
+PEERD = os.path.join(ROOT, "tests", "harness", "peerd.py")
+
+
+def build_peerc():
+    """Build peerc, which runs harness peers through a peerd: a fork
+    instead of a Python start for each. Without it the tests start Python
+    for every peer, as before (slower, as strict)."""
+    run(["make", "-s", "--no-print-directory", "-C", ROOT,
+         "build/tools/peerc"], timeout=BUILD_BOUND, env=make_env())
+    return os.access(PEERC, os.X_OK)
+
+
+def with_peerd(cmd, env):
+    """Return (cmd, env) that start a peerd beside the test, in its network
+    namespace, and tell the test where it listens; the peerd dies with the
+    test's process group."""
+    if not os.access(PEERC, os.X_OK):
+        return cmd, env
+    sock = os.path.join(tempfile.mkdtemp(prefix="socklab-peerd-"), "sock")
+    env = dict(env, LAB_PEERD=sock, LAB_PEERC=PEERC)
+    start = ('"$LAB_PYTHON" -S "$0" "$LAB_PEERD" </dev/null >/dev/null 2>&1 &'
+             ' exec "$@"')
+    return ["sh", "-c", start, PEERD] + cmd, env
+
+
 class TapReader:
     """Read Bats' TAP output as it comes, keeping a bounded amount of it:
     every result line, up to STEP_OUTPUT_LIMIT bytes of each step's
     transcript and OTHER_OUTPUT_LIMIT of the rest. The grader's memory
     stays bounded however much a test prints."""
 
-    def __init__(self, stream):
+    def __init__(self, stream, on_step=None):
         self.stream = stream
+        self.on_step = on_step  # called with (name, passed, transcript,
+        #                         seconds, note) once a step is complete
         self.results = {}      # name -> [passed, lines, ms, note]
         self.current = None
         self.other = []
@@ -726,17 +801,29 @@ class TapReader:
         while True:
             line = self.stream.readline(65536)
             if not line:
+                self._complete()
                 return
             self._take(line.decode(errors="replace").rstrip("\n"))
+
+    def _complete(self):
+        """Tell on_step about the current step: its transcript is whole
+        once the next result line (or the end) comes."""
+        if self.current is not None and self.on_step:
+            name = self.current
+            self.on_step(name, *self.outcome([name])[name])
+        self.current = None
 
     def _take(self, line):
         m = TAP_LINE.match(line)
         if m:
+            self._complete()
             self.current = m.group(3)
             ms = int(m.group(4)) if m.group(4) else None
             self.results[self.current] = [m.group(1) == "ok", [], ms,
                                           m.group(5)]
             self.progress = time.monotonic()
+            if m.group(1) == "ok":
+                self._complete()   # a passing step prints nothing more
             return
         if self.current is not None and (line.startswith("# ") or
                                          line == "#"):
@@ -766,15 +853,41 @@ class TapReader:
         return out
 
 
+class RunOptions:
+    """How check runs the steps (class mode keeps the defaults)."""
+    first_failure = False   # skip the steps after the first failing one
+    only_step = None        # run this step number alone
+    reporter = None         # Reporter told of each step as it finishes
+
+
 def run_bats(lesson, env, bound, slot):
     """Run the lesson's test under an outer time bound; return the
     TapReader and whether the run was stopped at the bound. A step that
     makes no progress for STEP_BOUND + 5 s has its programs killed."""
-    cmd = netns_prefix() + ["bats", "--tap", "--timing", test_file(lesson)]
+    cmd = netns_prefix() + ["bats", "--tap", "--timing"]
+    if RunOptions.only_step is not None:
+        cmd += ["--filter", "^step %d: " % RunOptions.only_step]
+    cmd.append(test_file(lesson))
+    stop_file = None
+    if RunOptions.first_failure:
+        stop_file = os.path.join(env["LAB_BIN_DIR"], lesson, ".stop")
+        remove(stop_file)
+        env = dict(env, LAB_STOP_FILE=stop_file)
+    # The peerd starts inside the namespace: it reaches what the test does.
+    prefix = netns_prefix()
+    inner, env = with_peerd(cmd[len(prefix):], env)
+    cmd = prefix + inner
     p = spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
               stdin=subprocess.DEVNULL, env=env, cwd=ROOT,
               start_new_session=True)
-    reader = TapReader(p.stdout)
+    on_step = None
+    if RunOptions.reporter:
+        numbers = {n: i for i, n in enumerate(steps_of(lesson), 1)}
+
+        def on_step(name, passed, transcript, seconds, note):
+            RunOptions.reporter.step(lesson, numbers.get(name, 0), name,
+                                     passed, transcript, seconds, note)
+    reader = TapReader(p.stdout, on_step)
     deadline = time.monotonic() + bound
     stopped = False
     nudged = None
@@ -798,6 +911,10 @@ def run_bats(lesson, env, bound, slot):
         OWN_CHILDREN.discard(p.pid)
     reader.thread.join(5)
     p.stdout.close()
+    if stop_file:
+        remove(stop_file)
+    if env.get("LAB_PEERD"):
+        shutil.rmtree(os.path.dirname(env["LAB_PEERD"]), ignore_errors=True)
     return reader, stopped
 
 
@@ -811,7 +928,8 @@ def clean_transcript(lines):
     and bash's notices of a killed command (the transcript says it)."""
     keep = []
     for line in lines:
-        if line.startswith("(from function") or line.startswith(" from function") \
+        if line.startswith(("(from function", " from function",
+                            "(in test file")) \
                 or line.startswith(" in test file") or \
                 re.match(r"^\s+`.*' failed", line) or JOB_NOTICE.match(line):
             continue
@@ -859,6 +977,8 @@ def grade_lesson(lesson, impl, src, bin_dir, sandbox, weight, sanitize,
     try:
         compiled = build(lesson, src, bin_dir, slot, sanitize, programs,
                          problems)
+        if RunOptions.reporter:
+            RunOptions.reporter.build(lesson, compiled)
         submitted = any(not os.path.exists(os.path.join(
             bin_dir, lesson, p + ".missing")) for p in compiled) or \
             bool(problems)
@@ -882,7 +1002,14 @@ def grade_lesson(lesson, impl, src, bin_dir, sandbox, weight, sanitize,
     for i, name in enumerate(names, 1):
         passed, transcript, seconds, note = outcome.get(
             name, (False, "", None, None))
-        if not submitted:
+        not_run = None
+        if note and note.startswith("skip not run:"):
+            not_run = note[len("skip not run: "):]
+        elif RunOptions.only_step is not None and i != RunOptions.only_step:
+            not_run = "only step %d was run" % RunOptions.only_step
+        if not_run:
+            passed, transcript = False, "not run: " + not_run
+        elif not submitted:
             transcript = "lessons/%s was not in the submission" % lesson
         elif name not in outcome:
             transcript = ("the test run was stopped after %d s, before this "
@@ -894,7 +1021,7 @@ def grade_lesson(lesson, impl, src, bin_dir, sandbox, weight, sanitize,
         w = weight(lesson, i)
         steps.append({"step": i, "name": name, "passed": passed,
                       "points": w if passed else 0.0, "max_points": w,
-                      "seconds": seconds,
+                      "seconds": seconds, "ran": not not_run,
                       "transcript": "" if passed else transcript})
     record = {
         "lesson": lesson,
@@ -1006,6 +1133,94 @@ def fmt_points(x):
     return ("%g" % x)
 
 
+class Reporter:
+    """Print each step's verdict the moment it is known: one line a step
+    with its transcript when it fails, under a progress line on a terminal
+    (step k of n, elapsed); or, with events, one JSON object a line for
+    the lab. Lessons run in parallel threads: one lock orders the lines."""
+
+    def __init__(self, total, events=False, stream=None):
+        self.stream = stream or sys.stdout
+        self.total, self.done, self.events = total, 0, events
+        self.started = time.monotonic()
+        self.lock = threading.Lock()
+        self.not_run = {}
+        self.tty = self.stream.isatty() and not events
+        self.shown = False
+        if self.tty:
+            threading.Thread(target=self._tick, daemon=True).start()
+
+    def _progress(self):
+        """Redraw the progress line (call with the lock held)."""
+        if self.tty:
+            self.stream.write("\r\033[K" + colour(
+                "[step %d of %d, %.1f s]" % (min(self.done + 1, self.total),
+                                            self.total, time.monotonic() -
+                                            self.started), "2", self.stream))
+            self.stream.flush()
+            self.shown = True
+
+    def _tick(self):
+        while True:
+            time.sleep(0.5)
+            with self.lock:
+                if self.done >= self.total:
+                    return
+                self._progress()
+
+    def build(self, lesson, compiled):
+        """Say which programs did not compile, before any step runs."""
+        with self.lock:
+            if self.events:
+                self.stream.write(json.dumps({
+                    "event": "build", "lesson": lesson, "compile": {
+                        p: "ok" if e is None else e
+                        for p, e in compiled.items()}}) + "\n")
+                self.stream.flush()
+
+    def step(self, lesson, number, name, passed, transcript, seconds, note):
+        with self.lock:
+            self.done += 1
+            not_run = bool(note and note.startswith("skip not run:"))
+            if self.events:
+                self.stream.write(json.dumps({
+                    "event": "step", "lesson": lesson, "step": number,
+                    "name": name, "passed": passed and not not_run,
+                    "ran": not not_run, "seconds": seconds,
+                    "transcript": "" if passed else transcript}) + "\n")
+                self.stream.flush()
+                return
+            if self.shown:
+                self.stream.write("\r\033[K")
+                self.shown = False
+            if not_run:
+                self.not_run[lesson] = self.not_run.get(lesson, 0) + 1
+            elif passed:
+                self.stream.write("%s %s %s%s\n" % (
+                    colour("ok  ", "32", self.stream), lesson, name,
+                    "" if seconds is None else " (%.1f s)" % seconds))
+            else:
+                self.stream.write("%s %s %s\n" % (
+                    colour("FAIL", "31", self.stream), lesson, name))
+                for line in transcript.splitlines():
+                    self.stream.write("    " + line + "\n")
+            if self.done < self.total:
+                self._progress()
+            self.stream.flush()
+
+    def finish(self):
+        with self.lock:
+            self.done = self.total
+            if self.shown:
+                self.stream.write("\r\033[K")
+            for lesson, n in sorted(self.not_run.items()):
+                if not self.events:
+                    self.stream.write(
+                        "%s: stopped at the first failing step; %d more "
+                        "not run (--all runs every step)\n" % (lesson, n))
+            self.stream.flush()
+
+
 def print_table(lessons, seconds, show_failures):
     """Print the per-step outcome, failure transcripts, and the table."""
     for l in lessons:
@@ -1065,21 +1280,42 @@ def cmd_check(args):
                 "characters; copy it somewhere plainer" % path)
     os.makedirs(bin_dir, exist_ok=True)
     use_uid = check_reachable(ROOT, src, bin_dir, strict=False)
+    if args.step is not None and (len(lessons) != 1 or not
+                                  1 <= args.step <= len(steps_of(lessons[0]))):
+        die("--step N needs one lesson (--lesson NN) that has a step N")
     weight = load_weights(args.weights)
     become_subreaper()
+    build_peerc()
+    RunOptions.first_failure = args.first_failure
+    RunOptions.only_step = args.step
+    streaming = args.events or not (args.quiet or args.expect == "fail")
+    if streaming:
+        total = len(lessons) if args.step else \
+            sum(len(steps_of(l)) for l in lessons)
+        RunOptions.reporter = Reporter(total, events=args.events)
     started = time.monotonic()
-    results = grade_tree(impl, src, bin_dir, lessons, args.jobs, weight,
-                         args.sanitize, use_uid)
+    # The longest lessons first, so the last one to start is a short one.
+    order = sorted(lessons, key=lambda l: -len(steps_of(l)))
+    done = grade_tree(impl, src, bin_dir, order, args.jobs, weight,
+                      args.sanitize, use_uid)
+    results = sorted(done, key=lambda r: r["lesson"])
     seconds = time.monotonic() - started
+    if RunOptions.reporter:
+        RunOptions.reporter.finish()
     reports = os.path.abspath(args.reports)
     os.makedirs(reports, exist_ok=True)
     report = summarise(impl, results, seconds)
     report["sanitize"] = bool(args.sanitize)
+    report["src"] = src   # the lab takes a check of its lessons/ as progress
+    report["first_failure"] = bool(args.first_failure)
+    report["only_step"] = args.step
     write_json(os.path.join(reports, "results.json"), report)
     write_junit(os.path.join(reports, "junit.xml"), results)
     if args.expect == "fail":
         return expect_all_failed(results, seconds)
-    print_table(results, seconds, not args.quiet)
+    if args.events:
+        return 0 if report["passed"] == report["total"] else 1
+    print_table(results, seconds, not args.quiet and not streaming)
     print("reports: %s/results.json, %s/junit.xml" % (
         os.path.relpath(reports), os.path.relpath(reports)))
     return 0 if report["passed"] == report["total"] else 1
@@ -1213,6 +1449,7 @@ def cmd_class(args):
     os.makedirs(build_root, exist_ok=True)
     check_reachable(ROOT, build_root)
     become_subreaper()
+    build_peerc()
     if os.geteuid() != 0:
         print("grade: not root: student programs run as you, with their "
               "limits but without a sandbox uid, control group or network "
@@ -1368,6 +1605,13 @@ def main(argv):
                    help="build with ASan+UBSan (also SANITIZE=1)")
     c.add_argument("--quiet", action="store_true",
                    help="no failure transcripts, only the table")
+    c.add_argument("--first-failure", action="store_true",
+                   help="skip the steps after a lesson's first failing one")
+    c.add_argument("--step", type=int,
+                   help="run this step alone (with one --lesson)")
+    c.add_argument("--events", action="store_true",
+                   help="print each step as a JSON line as it finishes "
+                   "(for the lab), no table")
 
     k = sub.add_parser("class", help="grade a folder of submissions")
     k.add_argument("submissions", help="one folder per student")

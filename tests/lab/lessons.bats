@@ -229,26 +229,51 @@ EOF
 
 # ---------------------------------------------------------------- check and solution
 
-@test "check on the skeleton fails every step with a transcript and records it" {
+@test "check stops at the first failing step, shows its transcript and records it" {
     make_checkout
     lab_run check 01
     [ "$status" -eq 1 ]
     assert_line 'checking 01-echo-once (building and testing; Ctrl-C stops)'
+    assert_line --regexp "^  FAIL step 1: "
+    refute_line --regexp "^  FAIL step 2: "
+    assert_line --partial "server: socket 127.0.0.1:0: Function not implemented"
+    assert_line --partial 'reread step 1 of lessons/01-echo-once/README.md'
+    assert_line '01-echo-once: 0 of 7 steps pass. Next: step 1 (reread it with `show 01`; `hint 01 1` if you are stuck)'
+    assert_line '(stopped at the first failing step: 6 more not run; `check 01 --all` runs every step)'
+    [ -f "$REPL_ROOT/build/reports/lab/results.json" ]
+    grep -qx 'lesson 01-echo-once 0/7 failing 1' "$(progress_file)"
+    lab_run list
+    assert_line --regexp '^  01  echo-once +0 of 7 steps +<- next$'
+}
+
+@test "check --all fails every step of the skeleton, the first in full" {
+    make_checkout
+    lab_run check 01 --all
+    [ "$status" -eq 1 ]
     for step in 1 2 3 4 5 6 7; do
         assert_line --regexp "^  FAIL step $step: "
     done
     # The first failing step's whole transcript, the others' first line.
-    assert_line --partial "server: socket 127.0.0.1:0: Function not implemented"
     assert_line --partial 'reread step 1 of lessons/01-echo-once/README.md'
     refute_line --partial 'reread step 2 of'
-    assert_line '01-echo-once: 0 of 7 steps pass. Next: step 1 (reread it with `show 01`; `hint 01 1` if you are stuck)'
-    [ -f "$REPL_ROOT/build/reports/lab/results.json" ]
+    refute_line --partial 'stopped at the first failing step'
     grep -qx 'lesson 01-echo-once 0/7 failing 1,2,3,4,5,6,7' "$(progress_file)"
-    lab_run list
-    assert_line --regexp '^  01  echo-once +0 of 7 steps +<- next$'
     # --verbose: every transcript.
-    lab_run check 01 --verbose
+    lab_run check 01 --all --verbose
     assert_line --partial 'reread step 7 of lessons/01-echo-once/README.md'
+}
+
+@test "check N STEP runs that step alone and records nothing" {
+    make_checkout --solved
+    lab_run check 01 3
+    [ "$status" -eq 0 ]
+    assert_line --regexp "^  pass step 3: "
+    refute_line --regexp "^  pass step [124567]: "
+    assert_line '01-echo-once: step 3 passes. `check 01` checks the whole lesson.'
+    [ ! -s "$(progress_file)" ] || ! grep -q 'lesson 01-echo-once' "$(progress_file)"
+    lab_run check 01 8
+    [ "$status" -eq 2 ]
+    assert_output 'lab: 01-echo-once has steps 1 to 7, not 8'
 }
 
 @test "check on a half-done lesson: N of M, list shows it, hint goes to the first failing step" {
@@ -259,15 +284,15 @@ EOF
     [ "$status" -eq 1 ]
     assert_line --regexp '^  pass step 1: '
     assert_line --regexp '^  FAIL step 4: '
-    assert_line --partial '01-echo-once: 4 of 7 steps pass. Next: step 4'
+    assert_line --partial '01-echo-once: 3 of 7 steps pass. Next: step 4'
     lab_run list
-    assert_line --regexp '^  01  echo-once +4 of 7 steps +<- next$'
+    assert_line --regexp '^  01  echo-once +3 of 7 steps +<- next$'
     lab_run hint 01
     assert_line '01-echo-once, step 4: the client sends its message and prints the echo'
     assert_line '  1. client nudge'
     lab_run solution 01
     [ "$status" -eq 1 ]
-    assert_output --partial 'the solution opens once you pass 01-echo-once (your last check: 4 of 7 steps)'
+    assert_output --partial 'the solution opens once you pass 01-echo-once (your last check: 3 of 7 steps)'
 }
 
 @test "check on a solved lesson passes, list shows it, and the solution opens" {
@@ -338,7 +363,7 @@ EOF
 # Start `lab watch 01` and wait for its first check; $@: env settings.
 start_watch() {
     lab_start watch 01
-    repl_wait_for '^01-echo-once: 0 of 7 steps pass' 30
+    repl_wait_for '^01-echo-once: 0 of 7 steps pass' 90
 }
 
 # Stop the watch with SIGINT (Ctrl-C); it must end with status 0.
@@ -355,11 +380,11 @@ stop_watch() {
     start_watch
     grep -q '(inotify)' "$BATS_TEST_TMPDIR/repl.out"
     cp "$REPL_ROOT/solutions/01-echo-once/server.c" "$REPL_ROOT/lessons/01-echo-once/server.c"
-    repl_wait_for '^01-echo-once: 4 of 7 steps pass' 30
+    repl_wait_for '^01-echo-once: 3 of 7 steps pass' 90
     # An editor's way: write a new file, rename it over the old one.
     cp "$REPL_ROOT/solutions/01-echo-once/client.c" "$REPL_ROOT/lessons/01-echo-once/.client.c.swp"
     mv "$REPL_ROOT/lessons/01-echo-once/.client.c.swp" "$REPL_ROOT/lessons/01-echo-once/client.c"
-    repl_wait_for '^01-echo-once: all 7 steps pass' 30
+    repl_wait_for '^01-echo-once: all 7 steps pass' 90
     stop_watch
     grep -qx 'lesson 01-echo-once 7/7' "$(progress_file)"
 }
@@ -370,7 +395,7 @@ stop_watch() {
     start_watch
     grep -q '(polling)' "$BATS_TEST_TMPDIR/repl.out"
     cp "$REPL_ROOT/solutions/01-echo-once/server.c" "$REPL_ROOT/lessons/01-echo-once/server.c"
-    repl_wait_for '^01-echo-once: 4 of 7 steps pass' 30
+    repl_wait_for '^01-echo-once: 3 of 7 steps pass' 90
     stop_watch
 }
 
@@ -384,7 +409,7 @@ stop_watch() {
     sleep 1.5
     [ "$(grep -c '^checking ' "$BATS_TEST_TMPDIR/repl.out")" -eq 1 ]
     touch "$REPL_ROOT/lessons/01-echo-once/server.c"
-    repl_wait_for '^01-echo-once: 0 of 7 steps pass' 30 2
+    repl_wait_for '^01-echo-once: 0 of 7 steps pass' 90 2
     [ "$(grep -c '^checking ' "$BATS_TEST_TMPDIR/repl.out")" -eq 2 ]
     stop_watch
 }

@@ -34,6 +34,18 @@ teardown() {
     assert_line 'Talk mode'
 }
 
+@test "make install links lab into PREFIX/bin, and it finds its checkout from anywhere" {
+    pfx=$BATS_TEST_TMPDIR/pfx
+    run timeout 120 make -s -C "$LAB_ROOT" install "PREFIX=$pfx"
+    [ "$status" -eq 0 ]
+    [ -L "$pfx/bin/lab" ]
+    run bash -c 'cd / && exec env -u LAB_ROOT timeout 10 "$1" list' lab "$pfx/bin/lab"
+    [ "$status" -eq 0 ]
+    assert_line --regexp '^  01  echo-once '
+    run timeout 60 make -s -C "$LAB_ROOT" uninstall "PREFIX=$pfx"
+    [ ! -e "$pfx/bin/lab" ]
+}
+
 @test "help fits 80 columns" {
     lab_run help
     [ "$status" -eq 0 ]
@@ -52,7 +64,7 @@ teardown() {
     assert_output --partial 'ladder'
     lab_run check --help
     [ "$status" -eq 0 ]
-    assert_line 'usage: check N|all [--verbose]'
+    assert_line 'usage: check N|all [STEP] [--all] [--verbose]'
     lab_run --help
     [ "$status" -eq 0 ]
     assert_line 'Lessons'
@@ -94,7 +106,7 @@ teardown() {
     assert_output 'usage: reset N [--yes]'
     lab_run check 01 --loud
     [ "$status" -eq 2 ]
-    assert_output 'usage: check N|all [--verbose]'
+    assert_output 'usage: check N|all [STEP] [--all] [--verbose]'
 }
 
 @test "an unknown command says so (with a near miss) and exits 2" {
