@@ -292,17 +292,21 @@ static enum head read_head(struct client *c) {
         c->head_len = head_end(c->in, c->in_len);
         if (c->head_len > 0)
             return HEAD_OK;
+        //}
         //{ step 4
         if (c->in_len == sizeof c->in)
             return HEAD_TOO_BIG; /* never recv() with room for 0 bytes */
         //}
+        //{ step 1
         ssize_t n = recv(c->fd, c->in + c->in_len, sizeof c->in - c->in_len, 0);
         if (n < 0 && errno == EINTR)
             continue;
+        //}
         //{ step 8
         if (n < 0 && timed_out())
             return HEAD_IDLE; /* not an error: the client went quiet */
         //}
+        //{ step 1
         if (n < 0) {
             report_at("recv", c->name);
             return HEAD_ERROR;
@@ -347,6 +351,7 @@ static int parse_request_line(struct request *req, char *line) {
     req->target = sp1 + 1;
     req->version = sp2 + 1;
     req->minor = strcmp(req->version, "HTTP/1.0") == 0 ? 0 : 1;
+    //}
     //{ step 4
     if (!is_method(req->method) || req->target[0] != '/')
         return -1;
@@ -354,6 +359,7 @@ static int parse_request_line(struct request *req, char *line) {
         strcmp(req->version, "HTTP/1.0") != 0)
         return -1; /* Simplification: a real server says 505 to HTTP/2.0 */
     //}
+    //{ step 1
     return 0;
     //}
     //> (void)req;
@@ -528,10 +534,12 @@ static int send_response(const struct client *c, const struct reply *r) {
         report_at("send", c->name);
         return -1;
     }
+    //}
     //{ step 2
     if (r->head_only)
         return 0; /* same headers as GET, Content-Length too, no body */
     //}
+    //{ step 1
     if (send_all(c->fd, body, strlen(body)) < 0) {
         report_at("send", c->name);
         return -1;
