@@ -166,7 +166,7 @@ url() { echo "http://$SERVER_HOST:$SERVER_PORT$1"; }
     for ((i = 0; i < 150; i++)); do
         now=$(proc_thread_count "$SERVER_PID")
         [ "$now" -le "$before" ] && break
-        sleep 0.02 # polling for the threads to end, with a deadline
+        lab_nap 20 # polling for the threads to end, with a deadline
     done
     [ "$now" -le "$before" ] ||
         lab_fail "the server still runs $now threads 3 s after its connections closed; it had $before before" \
