@@ -74,7 +74,7 @@ url() { echo "http://$SERVER_HOST:$SERVER_PORT$1"; }
         curl_fail "curl -I (a HEAD request) should get \"HTTP/1.1 200 OK\" and Content-Length: 14, the length GET's body has" \
             "HEAD gets the very headers GET would, Content-Length included"
     peer_ok --why "a HEAD response ends with its blank line: no body, though Content-Length says 14 (the client knows not to wait for it). A body sent anyway is read as the start of the next response" \
-        http-talk --request 'HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' --quiet 0.3
+        http-talk --request 'HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' --quiet 0.2
 }
 
 @test "step 3: other paths get 404, other methods 501" {
@@ -155,11 +155,11 @@ url() { echo "http://$SERVER_HOST:$SERVER_PORT$1"; }
 }
 
 @test "step 8: idle connections are closed after --idle seconds, quietly" {
-    start_server --idle 0.5 127.0.0.1 0
+    start_server --idle 0.3 127.0.0.1 0
     local before
     before=$(proc_thread_count "$SERVER_PID")
-    peer_ok --why "with --idle 0.5, a keep-alive connection must stay open for the next request, and be closed once it has sent nothing for 0.5 s (call set_idle_timeout(c), and return HEAD_IDLE when recv() fails with EAGAIN)" \
-        http-talk --idle-closes --open-for 0.4
+    peer_ok --why "with --idle 0.3, a keep-alive connection must stay open for the next request, and be closed once it has sent nothing for 0.3 s (call set_idle_timeout(c), and return HEAD_IDLE when recv() fails with EAGAIN)" \
+        http-talk --idle-closes --open-for 0.25
     peer_ok --why "a client that sends half a request and then nothing must be closed after --idle seconds too: recv() times out in the middle of a head as well" \
         http-stall --expect-close
     local i now
