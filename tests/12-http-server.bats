@@ -179,7 +179,7 @@ url() { echo "http://$SERVER_HOST:$SERVER_PORT$1"; }
 
 @test "step 9: a real browser shows the page" {
     load 'lib/lesson-12'
-    find_chromium || skip "no Chromium here (apt-get install chromium-headless-shell): the browser step cannot run"
+    find_chromium || skip "not run: no Chromium on this machine (make doctor; apt-get install chromium-headless-shell)"
     start_server
     run_chromium "$(url /)"
     local why="a browser is strict where curl is forgiving: the status line, \\r\\n line ends, Content-Type text/html and a Content-Length that counts the body"
