@@ -13,6 +13,10 @@
  * nobody. Python hides all of this behind http.server's
  * BaseHTTPRequestHandler; here are the bytes underneath.
  *
+ * Fill in the TODOs in the order of lessons/12-http-server/README.md;
+ * after each step `make check LESSON=12` (or `check 12` in the lab) says
+ * how it went.
+ *
  * usage: server [--idle SECONDS] [HOST [PORT]]
  *        default 127.0.0.1 8000, idle 5 s; PORT 0 = any free port
  */
