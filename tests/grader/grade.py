@@ -979,7 +979,10 @@ def run_bats(lesson, env, bound, slot):
                 nudged != reader.progress:
             nudged = reader.progress
             slot.kill_all()
-        time.sleep(0.1)
+        try:
+            p.wait(timeout=0.1)   # returns the moment the test ends
+        except subprocess.TimeoutExpired:
+            pass
     kill_group(p.pid)
     slot.kill_all()
     try:
