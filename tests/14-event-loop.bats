@@ -23,19 +23,18 @@ teardown() {
 
 @test "step 1: with --poll, one thread serves many clients at once" {
     start_server --poll 127.0.0.1 0
-    start_peer_client hold-many --connections 10 --timeout 30
-    expect_one_thread 10 "poll()"
-    peer_ok --why "every client needs a struct pollfd in the array you pass to poll() (POLLIN, and POLLOUT while its echo waits), rebuilt before each call; handle each fd whose revents is not 0, and accept() when the listener is readable" \
+    peer_ok --why "every client needs a struct pollfd in the array you pass to poll() (POLLIN, and POLLOUT while its echo waits), rebuilt before each call, and poll() must be given all of them; handle each fd whose revents is not 0, and accept() when the listener is readable" \
         interleave --connections 50 --rounds 4
+    start_peer_client hold-many --connections 10 --timeout 30
     expect_one_thread 10 "poll()"
 }
 
 @test "step 2: with epoll (the default), one thread serves many clients at once" {
     start_server 127.0.0.1 0
+    peer_ok --why "epoll_create1() once; epoll_ctl(EPOLL_CTL_ADD) the listener and each new client (data.fd = its fd), EPOLL_CTL_MOD when what it waits for changes (EPOLLOUT while its echo waits); then epoll_wait() and handle each event it returns" \
+        interleave --connections 50 --rounds 4
     start_peer_client hold-many --connections 10 --timeout 30
     expect_one_thread 10 epoll
-    peer_ok --why "epoll_create1() once; epoll_ctl(EPOLL_CTL_ADD) the listener and each new client (data.fd = its fd), EPOLL_CTL_MOD when what it waits for changes; then epoll_wait() and handle each event it returns" \
-        interleave --connections 50 --rounds 4
     kill -TERM "$SERVER_PID"
     server_exited_within 3 || true
     start_server --epoll 127.0.0.1 0
@@ -62,7 +61,7 @@ teardown() {
     for mode in --poll --epoll; do
         start_server "$mode" 127.0.0.1 0
         LAB_CALL_TIMEOUT=20 peer_ok --why "each client is its own state machine ($mode): its own buffer, its own line watch; recv() only what is ready, send() what the socket takes now and keep the rest" \
-            loop-swarm --clients 200 --lines 4 --timeout 15
+            loop-swarm --clients 200 --lines 4 --timeout 8
         kill -TERM "$SERVER_PID"
         server_exited_within 3 || true
     done
@@ -94,18 +93,20 @@ teardown() {
         wait_server_line "^dropped idle client ${idle_client//./\\.}$" 2 \
             "print 'dropped idle client ADDRESS:PORT' on stdout when you close an idle client"
         expect_server_running "dropping an idle client must not stop the server"
+        peer_ok --why "nothing else happens here ($mode): only the wait's timeout can wake the loop in time, so it must be the time left until the nearest idle deadline, not -1" \
+            loop-idle-alone --idle 0.5
         kill -TERM "$SERVER_PID"
         server_exited_within 3 || true
     done
 }
 
 @test "step 7: an idle server uses no CPU" {
-    local mode
-    for mode in --epoll --poll; do
-        start_server "$mode" --idle 60 127.0.0.1 0
+    local args
+    for args in --epoll "--poll --idle 60"; do
+        start_server $args 127.0.0.1 0
         start_peer_client hold-many --connections 5 --timeout 30
         expect_idle_cpu 10 80 \
-            "the wait must sleep until something happens ($mode): watch a client for writing only while its echo waits (a socket is writable nearly always), and wait for the time left until the nearest idle deadline, never 0"
+            "the wait must sleep until something happens ($args): watch a client for writing only while its echo waits (a socket is writable nearly always); the wait's timeout is -1 without --idle and the time left until the nearest idle deadline with it, never 0 while nothing is due"
         kill -TERM "$SERVER_PID"
         server_exited_within 3 || true
     done

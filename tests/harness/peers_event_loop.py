@@ -15,7 +15,8 @@ import selectors
 import socket
 import time
 
-from peerlib import Mismatch, escape, option, peer, say
+from peerlib import (Deadline, Mismatch, connect, escape, expect_echo,
+                     option, peer, say, wait_closed)
 from peers_select import raise_fd_limit
 
 # ---------------------------------------------------------------- loop-crowd
@@ -29,7 +30,7 @@ def open_crowd(host, port, count, deadline):
         for c in range(count):
             s = socket.socket()
             socks.append(s)
-            s.settimeout(deadline.left())
+            s.settimeout(min(3.0, deadline.left()))
             try:
                 s.connect((host, port))
             except socket.timeout:
@@ -158,16 +159,35 @@ def cut(data, rng):
     return pieces
 
 
-async def swarm_client(host, port, c, lines, seed):
-    """One asyncio client: connect, send each line in pieces with short
-    pauses, read each piece's echo as it goes, then bye and the close.
-    Returns None when all was exact, else what went wrong."""
+class Gate:
+    """A barrier for the swarm: every client waits at it until all have
+    come, so all are connected at once, and all are busy at once."""
+
+    def __init__(self, count):
+        self.count, self.come = count, 0
+        self.open = asyncio.Event()
+
+    async def wait(self):
+        self.come += 1
+        if self.come >= self.count:
+            self.open.set()
+        await self.open.wait()
+
+
+async def swarm_client(host, port, c, lines, seed, gates):
+    """One asyncio client: connect, wait for all the others, send each line
+    in pieces with short pauses, read each piece's echo as it goes, wait
+    until every client has its echoes, then bye and the close. Returns
+    None when all was exact, else what went wrong."""
     rng = random.Random(seed * 1000 + c)
     try:
         reader, writer = await asyncio.open_connection(host, port)
     except OSError as e:
+        for g in gates:
+            await g.wait()  # let the others go on
         return "connect: %s" % (e.strerror or e)
     try:
+        await gates[0].wait()
         for line in swarm_lines(c, rng, lines):
             for piece in cut(line, rng):
                 writer.write(piece)
@@ -181,6 +201,7 @@ async def swarm_client(host, port, c, lines, seed):
                     return "sent %s, got back %s" % (escape(piece),
                                                     escape(got))
                 await asyncio.sleep(rng.random() * 0.01)
+        await gates[1].wait()
         writer.write(b"bye\n")
         await writer.drain()
         try:
@@ -202,13 +223,14 @@ async def swarm_client(host, port, c, lines, seed):
 
 async def run_swarm(args, deadline):
     """Run every client at once; returns their results in order."""
-    tasks = [swarm_client(args.host, args.port, c, args.lines, args.seed)
-             for c in range(args.clients)]
+    gates = (Gate(args.clients), Gate(args.clients))
+    tasks = [swarm_client(args.host, args.port, c, args.lines, args.seed,
+                          gates) for c in range(args.clients)]
     try:
         return await asyncio.wait_for(asyncio.gather(*tasks),
                                       deadline.left())
     except asyncio.TimeoutError:
-        return None
+        return gates
 
 
 @peer("loop-swarm", "N asyncio clients at once, each sending lines cut in "
@@ -220,12 +242,15 @@ def loop_swarm(args, deadline):
     raise_fd_limit(args.clients + 64)
     started = time.monotonic()
     results = asyncio.run(run_swarm(args, deadline))
-    if results is None:
-        raise Mismatch("%d asyncio clients, each sending %d lines in pieces, "
-                       "did not all finish within %.1f s: some client waits "
-                       "for an echo that never comes (is every ready client "
-                       "served on each turn of the loop?)" % (
-                           args.clients, args.lines, deadline.seconds))
+    if isinstance(results, tuple):
+        connected, echoed = results[0].come, results[1].come
+        raise Mismatch("%d asyncio clients, all connected at once, each "
+                       "sending %d lines in pieces: within %.1f s %d of them "
+                       "connected and %d got all their echoes; the others "
+                       "wait for an echo that never comes. Is every client "
+                       "watched on every turn of the loop, however many "
+                       "there are?" % (args.clients, args.lines,
+                                       deadline.seconds, connected, echoed))
     bad = [(c, r) for c, r in enumerate(results) if r]
     if bad:
         c, why = bad[0]
@@ -235,3 +260,36 @@ def loop_swarm(args, deadline):
     say("ok: %d asyncio clients x %d lines in pieces, all echoed exactly, "
         "bye closed each, in %.2f s" % (args.clients, args.lines,
                                         time.monotonic() - started))
+
+
+# ---------------------------------------------------------------- loop-idle-alone
+
+@peer("loop-idle-alone", "one client sends a line, then nothing, and is "
+      "alone: nothing else wakes the server; it must be closed --idle s "
+      "later, not much later (the wait's timeout is the idle deadline)")
+@option("--idle", type=float, required=True, help="the server's --idle")
+@option("--slack", type=float, default=1.0,
+        help="seconds past --idle the close may take")
+def loop_idle_alone(args, deadline):
+    sock = connect(args.host, args.port, deadline)
+    try:
+        sock.sendall(b"alone, then silent\n")
+        expect_echo(sock, b"alone, then silent\n", deadline, "")
+        went_idle = time.monotonic()
+        limit = min(args.idle + args.slack, deadline.left())
+        why = wait_closed(sock, Deadline(limit))
+        after = time.monotonic() - went_idle
+        if why:
+            raise Mismatch("a client alone with the server sent a line and "
+                           "then nothing for %.1f s: with --idle %g it should "
+                           "have been closed by then, but %s. When nothing "
+                           "else happens, only the wait's timeout wakes the "
+                           "loop: make it the time left until the nearest "
+                           "idle deadline" % (after, args.idle, why))
+        if after < args.idle * 0.9:
+            raise Mismatch("the silent client was closed after only %.2f s;"
+                           " --idle was %g s" % (after, args.idle))
+    finally:
+        sock.close()
+    say("ok: the client alone was closed %.2f s after it fell silent "
+        "(--idle %g)" % (after, args.idle))
