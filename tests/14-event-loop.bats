@@ -87,7 +87,7 @@ teardown() {
     local mode idle_client
     for mode in --epoll --poll; do
         start_server "$mode" --idle 0.5 127.0.0.1 0
-        peer_ok --why "with --idle ($mode), the wait's timeout is what is left until the oldest client's deadline (last activity + idle time); after each wait close every client whose deadline has passed, and count only bytes received as activity" \
+        peer_ok --why "with --idle ($mode), the wait's timeout is what is left until the oldest client's deadline (last activity + idle time); after each wait close every client whose deadline has passed, and count bytes received and echo sent as activity" \
             idle-check --idle 0.5 --report "$LAB_TMP/idle-client"
         idle_client=$(cat "$LAB_TMP/idle-client")
         wait_server_line "^dropped idle client ${idle_client//./\\.}$" 2 \

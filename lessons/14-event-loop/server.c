@@ -11,8 +11,8 @@
  * buffer is full is no longer read, so a client that never reads holds
  * back only itself, and memory stays bounded. Unlike lesson 06's select(),
  * neither call has an FD_SETSIZE: the server raises its open-file limit
- * and holds as many clients as that allows. A client silent for --idle
- * seconds is closed; the wait's timeout is the nearest such deadline, so
+ * and holds as many clients as that allows. A client that neither sends
+ * anything nor takes any of its echo for --idle seconds is closed; the wait's timeout is the nearest such deadline, so
  * an idle server sleeps in the kernel and uses no CPU.
  *
  * Protocol, as in lesson 02: what a client sends is echoed as it arrives;
@@ -70,7 +70,7 @@ struct client {
     size_t out_len;
     int closing;       /* "bye" or end-of-file seen: close once out[] is sent */
     unsigned events;   /* what epoll watches it for now */
-    long long last_ms; /* when it last sent something (monotonic clock) */
+    long long last_ms; /* its last activity: bytes in or out (monotonic) */
     struct client *older, *newer; /* the activity list, oldest first */
 };
 
@@ -476,6 +476,8 @@ static int write_client(struct client *c) {
     }
     c->out_len -= (size_t)n;
     memmove(c->out, c->out + n, c->out_len);
+    if (n > 0)
+        touch(c); /* it takes its echo: not idle either */
     return 0;
 }
 
@@ -506,7 +508,8 @@ static int next_timeout_ms(void) {
     return -1;
 }
 
-/* Close every client that has sent nothing for idle_limit seconds. */
+/* Close every client that has been idle (no bytes in or out) for
+   idle_limit seconds. */
 static void expire_idle(void) {
     /* TODO(step 6): drop clients from the oldest end of the activity list
        while their deadline has passed. */
