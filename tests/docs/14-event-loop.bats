@@ -39,6 +39,8 @@ start_any_server() {
     [ "$(ls "/proc/$pid/task" | wc -l)" -eq 1 ]
     grep 'open files' "/proc/$pid/limits"
     grep -E 'VmRSS|VmHWM' "/proc/$pid/status"
+    run timeout 1 strace -e trace=epoll_wait,epoll_ctl -p "$pid"
+    [[ $output == *epoll_wait* ]] || [[ $output == *"Operation not permitted"* ]]
     kill -TERM "$pid"
     lab_wait_gone "$pid"
 }
