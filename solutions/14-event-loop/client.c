@@ -272,8 +272,9 @@ static int on_ready(int fd, const struct pollfd p[2], int *input_open) {
     return 0;
 }
 
-/* Pass typed lines to the server and its bytes to standard output until
-   the server closes; returns 0, or -1 on an error. */
+/* Pass typed lines to the server and its bytes to standard output, with
+   one poll() over both, until the server closes; returns 0, or -1 on an
+   error. */
 static int talk(int fd) {
     int input_open = 1, half_closed = 0;
     for (;;) {

@@ -97,7 +97,7 @@ static void report(const char *what) {
 }
 
 /* Print "server: CALL HOST:PORT: reason" for the error code err that
-   getaddrinfo() or getnameinfo() returned. */
+   getaddrinfo() or getnameinfo() returned (lesson 07's). */
 static void report_gai(const char *call, int err) {
     const char *reason = err == EAI_SYSTEM ? strerror(errno) : gai_strerror(err);
     fprintf(stderr, "server: %s %s:%s: %s\n", call, host, port, reason);
@@ -233,7 +233,8 @@ static void read_signal(int fd) {
 }
 
 /* Create a TCP socket listening on the first address of host:port that
-   can be bound; returns it, or -1 after reporting why none could. */
+   can be bound, as lesson 07 does; returns it, or -1 after reporting why
+   none could. */
 static int open_listener(void) {
     struct addrinfo hints, *res;
     memset(&hints, 0, sizeof hints);
@@ -269,7 +270,8 @@ static int open_listener(void) {
 }
 
 /* Write socket address sa (len bytes) as "ADDRESS:PORT", in numbers, into
-   out (NAME_SIZE bytes); returns 0, or -1 after reporting why not. */
+   out (NAME_SIZE bytes), as lesson 07 does; returns 0, or -1 after
+   reporting why not. */
 static int format_address(const struct sockaddr *sa, socklen_t len,
                           char *out) {
     char addr[64], serv[8]; /* 46 for IPv6 in text, plus a scope "%eth0" */
@@ -393,7 +395,8 @@ static int epoll_watch(int fd, unsigned events, int op) {
 }
 
 /* Register the new connection fd from peer, a socket address of len
-   bytes of any family; returns 0, or -1 (the caller closes fd). */
+   bytes of any family: in the table, the activity list and (in epoll
+   mode) the epoll set; returns 0, or -1 (the caller closes fd). */
 static int add_client(int fd, const struct sockaddr *peer, socklen_t len) {
     if (set_nonblocking(fd) < 0)
         return -1;
@@ -415,7 +418,8 @@ static int add_client(int fd, const struct sockaddr *peer, socklen_t len) {
     return 0;
 }
 
-/* Close client c's connection and forget it. */
+/* Close client c's connection and forget it, in the table and the
+   activity list. */
 static void drop_client(struct client *c) {
     printf("closed %s\n", c->name);
     unlink_client(c);
@@ -426,8 +430,8 @@ static void drop_client(struct client *c) {
 }
 
 /* Accept every connection waiting on the (non-blocking) listener, IPv4
-   and IPv6 clients alike; returns 0, or -1 on an error that should stop
-   the server. */
+   and IPv6 clients alike, as many as the client table holds; returns 0,
+   or -1 on an error that should stop the server. */
 static int accept_clients(void) {
     for (;;) {
         struct sockaddr_storage peer; /* an IPv4 or an IPv6 client */
@@ -491,8 +495,8 @@ static size_t watch_lines(struct line_watch *w, const char *buf, size_t len,
 }
 
 /* Read what client c sent straight into the free end of its output
-   buffer: the echo is the bytes themselves. Returns 0, or -1 when the
-   connection is broken. */
+   buffer (the echo is the bytes themselves), and note the activity.
+   Returns 0, or -1 when the connection is broken. */
 static int read_client(struct client *c) {
     ssize_t n = recv(c->fd, c->out + c->out_len, sizeof c->out - c->out_len, 0);
     if (n < 0) {
@@ -513,8 +517,8 @@ static int read_client(struct client *c) {
     return 0;
 }
 
-/* Send as much of c's pending echo as the socket takes now; returns 0, or
-   -1 when the connection is broken. */
+/* Send as much of c's pending echo as the socket takes now, noting the
+   activity; returns 0, or -1 when the connection is broken. */
 static int write_client(struct client *c) {
     /* MSG_NOSIGNAL: a client that vanished gives EPIPE, not a SIGPIPE that
        would kill the whole server. */
