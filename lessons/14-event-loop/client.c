@@ -52,8 +52,7 @@ static void report(const char *what) {
             strerror(errno));
 }
 
-/* Read the options, HOST and PORT; returns 0, or -1 after printing
-   usage. */
+/* Read --timeout, HOST and PORT; returns 0, or -1 after printing usage. */
 static int parse_args(int argc, char **argv) {
     int i = 1;
     if (i + 1 < argc && strcmp(argv[i], "--timeout") == 0) {
