@@ -711,8 +711,10 @@ class TapReader:
     transcript and OTHER_OUTPUT_LIMIT of the rest. The grader's memory
     stays bounded however much a test prints."""
 
-    def __init__(self, stream):
+    def __init__(self, stream, on_step=None):
         self.stream = stream
+        self.on_step = on_step  # called with (name, passed, transcript,
+        #                         seconds, note) once a step is complete
         self.results = {}      # name -> [passed, lines, ms, note]
         self.current = None
         self.other = []
@@ -726,17 +728,29 @@ class TapReader:
         while True:
             line = self.stream.readline(65536)
             if not line:
+                self._complete()
                 return
             self._take(line.decode(errors="replace").rstrip("\n"))
+
+    def _complete(self):
+        """Tell on_step about the current step: its transcript is whole
+        once the next result line (or the end) comes."""
+        if self.current is not None and self.on_step:
+            name = self.current
+            self.on_step(name, *self.outcome([name])[name])
+        self.current = None
 
     def _take(self, line):
         m = TAP_LINE.match(line)
         if m:
+            self._complete()
             self.current = m.group(3)
             ms = int(m.group(4)) if m.group(4) else None
             self.results[self.current] = [m.group(1) == "ok", [], ms,
                                           m.group(5)]
             self.progress = time.monotonic()
+            if m.group(1) == "ok":
+                self._complete()   # a passing step prints nothing more
             return
         if self.current is not None and (line.startswith("# ") or
                                          line == "#"):
@@ -766,15 +780,37 @@ class TapReader:
         return out
 
 
+class RunOptions:
+    """How check runs the steps (class mode keeps the defaults)."""
+    first_failure = False   # skip the steps after the first failing one
+    only_step = None        # run this step number alone
+    reporter = None         # Reporter told of each step as it finishes
+
+
 def run_bats(lesson, env, bound, slot):
     """Run the lesson's test under an outer time bound; return the
     TapReader and whether the run was stopped at the bound. A step that
     makes no progress for STEP_BOUND + 5 s has its programs killed."""
-    cmd = netns_prefix() + ["bats", "--tap", "--timing", test_file(lesson)]
+    cmd = netns_prefix() + ["bats", "--tap", "--timing"]
+    if RunOptions.only_step is not None:
+        cmd += ["--filter", "^step %d: " % RunOptions.only_step]
+    cmd.append(test_file(lesson))
+    stop_file = None
+    if RunOptions.first_failure:
+        stop_file = os.path.join(env["LAB_BIN_DIR"], lesson, ".stop")
+        remove(stop_file)
+        env = dict(env, LAB_STOP_FILE=stop_file)
     p = spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
               stdin=subprocess.DEVNULL, env=env, cwd=ROOT,
               start_new_session=True)
-    reader = TapReader(p.stdout)
+    on_step = None
+    if RunOptions.reporter:
+        numbers = {n: i for i, n in enumerate(steps_of(lesson), 1)}
+
+        def on_step(name, passed, transcript, seconds, note):
+            RunOptions.reporter.step(lesson, numbers.get(name, 0), name,
+                                     passed, transcript, seconds, note)
+    reader = TapReader(p.stdout, on_step)
     deadline = time.monotonic() + bound
     stopped = False
     nudged = None
@@ -798,6 +834,8 @@ def run_bats(lesson, env, bound, slot):
         OWN_CHILDREN.discard(p.pid)
     reader.thread.join(5)
     p.stdout.close()
+    if stop_file:
+        remove(stop_file)
     return reader, stopped
 
 
@@ -811,7 +849,8 @@ def clean_transcript(lines):
     and bash's notices of a killed command (the transcript says it)."""
     keep = []
     for line in lines:
-        if line.startswith("(from function") or line.startswith(" from function") \
+        if line.startswith(("(from function", " from function",
+                            "(in test file")) \
                 or line.startswith(" in test file") or \
                 re.match(r"^\s+`.*' failed", line) or JOB_NOTICE.match(line):
             continue
@@ -882,7 +921,14 @@ def grade_lesson(lesson, impl, src, bin_dir, sandbox, weight, sanitize,
     for i, name in enumerate(names, 1):
         passed, transcript, seconds, note = outcome.get(
             name, (False, "", None, None))
-        if not submitted:
+        not_run = None
+        if note and note.startswith("skip not run:"):
+            not_run = note[len("skip not run: "):]
+        elif RunOptions.only_step is not None and i != RunOptions.only_step:
+            not_run = "only step %d was run" % RunOptions.only_step
+        if not_run:
+            passed, transcript = False, "not run: " + not_run
+        elif not submitted:
             transcript = "lessons/%s was not in the submission" % lesson
         elif name not in outcome:
             transcript = ("the test run was stopped after %d s, before this "
@@ -894,7 +940,7 @@ def grade_lesson(lesson, impl, src, bin_dir, sandbox, weight, sanitize,
         w = weight(lesson, i)
         steps.append({"step": i, "name": name, "passed": passed,
                       "points": w if passed else 0.0, "max_points": w,
-                      "seconds": seconds,
+                      "seconds": seconds, "ran": not not_run,
                       "transcript": "" if passed else transcript})
     record = {
         "lesson": lesson,
@@ -1006,6 +1052,84 @@ def fmt_points(x):
     return ("%g" % x)
 
 
+class Reporter:
+    """Print each step's verdict the moment it is known: one line a step
+    with its transcript when it fails, under a progress line on a terminal
+    (step k of n, elapsed); or, with events, one JSON object a line for
+    the lab. Lessons run in parallel threads: one lock orders the lines."""
+
+    def __init__(self, total, events=False, stream=None):
+        self.stream = stream or sys.stdout
+        self.total, self.done, self.events = total, 0, events
+        self.started = time.monotonic()
+        self.lock = threading.Lock()
+        self.not_run = {}
+        self.tty = self.stream.isatty() and not events
+        self.shown = False
+        if self.tty:
+            threading.Thread(target=self._tick, daemon=True).start()
+
+    def _progress(self):
+        """Redraw the progress line (call with the lock held)."""
+        if self.tty:
+            self.stream.write("\r\033[K" + colour(
+                "[step %d of %d, %.1f s]" % (min(self.done + 1, self.total),
+                                            self.total, time.monotonic() -
+                                            self.started), "2", self.stream))
+            self.stream.flush()
+            self.shown = True
+
+    def _tick(self):
+        while True:
+            time.sleep(0.5)
+            with self.lock:
+                if self.done >= self.total:
+                    return
+                self._progress()
+
+    def step(self, lesson, number, name, passed, transcript, seconds, note):
+        with self.lock:
+            self.done += 1
+            not_run = bool(note and note.startswith("skip not run:"))
+            if self.events:
+                self.stream.write(json.dumps({
+                    "event": "step", "lesson": lesson, "step": number,
+                    "name": name, "passed": passed and not not_run,
+                    "ran": not not_run, "seconds": seconds,
+                    "transcript": "" if passed else transcript}) + "\n")
+                self.stream.flush()
+                return
+            if self.shown:
+                self.stream.write("\r\033[K")
+                self.shown = False
+            if not_run:
+                self.not_run[lesson] = self.not_run.get(lesson, 0) + 1
+            elif passed:
+                self.stream.write("%s %s %s%s\n" % (
+                    colour("ok  ", "32", self.stream), lesson, name,
+                    "" if seconds is None else " (%.1f s)" % seconds))
+            else:
+                self.stream.write("%s %s %s\n" % (
+                    colour("FAIL", "31", self.stream), lesson, name))
+                for line in transcript.splitlines():
+                    self.stream.write("    " + line + "\n")
+            if self.done < self.total:
+                self._progress()
+            self.stream.flush()
+
+    def finish(self):
+        with self.lock:
+            self.done = self.total
+            if self.shown:
+                self.stream.write("\r\033[K")
+            for lesson, n in sorted(self.not_run.items()):
+                if not self.events:
+                    self.stream.write(
+                        "%s: stopped at the first failing step; %d more "
+                        "not run (--all runs every step)\n" % (lesson, n))
+            self.stream.flush()
+
+
 def print_table(lessons, seconds, show_failures):
     """Print the per-step outcome, failure transcripts, and the table."""
     for l in lessons:
@@ -1065,12 +1189,27 @@ def cmd_check(args):
                 "characters; copy it somewhere plainer" % path)
     os.makedirs(bin_dir, exist_ok=True)
     use_uid = check_reachable(ROOT, src, bin_dir, strict=False)
+    if args.step is not None and (len(lessons) != 1 or not
+                                  1 <= args.step <= len(steps_of(lessons[0]))):
+        die("--step N needs one lesson (--lesson NN) that has a step N")
     weight = load_weights(args.weights)
     become_subreaper()
+    RunOptions.first_failure = args.first_failure
+    RunOptions.only_step = args.step
+    streaming = args.events or not (args.quiet or args.expect == "fail")
+    if streaming:
+        total = len(lessons) if args.step else \
+            sum(len(steps_of(l)) for l in lessons)
+        RunOptions.reporter = Reporter(total, events=args.events)
     started = time.monotonic()
-    results = grade_tree(impl, src, bin_dir, lessons, args.jobs, weight,
-                         args.sanitize, use_uid)
+    # The longest lessons first, so the last one to start is a short one.
+    order = sorted(lessons, key=lambda l: -len(steps_of(l)))
+    done = grade_tree(impl, src, bin_dir, order, args.jobs, weight,
+                      args.sanitize, use_uid)
+    results = sorted(done, key=lambda r: r["lesson"])
     seconds = time.monotonic() - started
+    if RunOptions.reporter:
+        RunOptions.reporter.finish()
     reports = os.path.abspath(args.reports)
     os.makedirs(reports, exist_ok=True)
     report = summarise(impl, results, seconds)
@@ -1079,7 +1218,9 @@ def cmd_check(args):
     write_junit(os.path.join(reports, "junit.xml"), results)
     if args.expect == "fail":
         return expect_all_failed(results, seconds)
-    print_table(results, seconds, not args.quiet)
+    if args.events:
+        return 0 if report["passed"] == report["total"] else 1
+    print_table(results, seconds, not args.quiet and not streaming)
     print("reports: %s/results.json, %s/junit.xml" % (
         os.path.relpath(reports), os.path.relpath(reports)))
     return 0 if report["passed"] == report["total"] else 1
@@ -1368,6 +1509,13 @@ def main(argv):
                    help="build with ASan+UBSan (also SANITIZE=1)")
     c.add_argument("--quiet", action="store_true",
                    help="no failure transcripts, only the table")
+    c.add_argument("--first-failure", action="store_true",
+                   help="skip the steps after a lesson's first failing one")
+    c.add_argument("--step", type=int,
+                   help="run this step alone (with one --lesson)")
+    c.add_argument("--events", action="store_true",
+                   help="print each step as a JSON line as it finishes "
+                   "(for the lab), no table")
 
     k = sub.add_parser("class", help="grade a folder of submissions")
     k.add_argument("submissions", help="one folder per student")

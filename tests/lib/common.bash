@@ -23,8 +23,22 @@
 #   SANITIZE=1                   programs built with ASan+UBSan: no RLIMIT_AS
 #   LAB_CALL_TIMEOUT=S           bound of one client or peer run (default 5)
 
-bats_load_library bats-support
-bats_load_library bats-assert
+# bats-support and bats-assert, loaded the first time a test calls one of
+# their functions: most steps never do, and loading them costs each step
+# ~30 ms of parsing.
+lab_load_assert_libs() {
+    unset -f assert assert_equal assert_failure assert_line assert_not_equal \
+        assert_output assert_regex assert_success refute refute_line \
+        refute_output refute_regex fail
+    bats_load_library bats-support
+    bats_load_library bats-assert
+}
+for lab_f in assert assert_equal assert_failure assert_line assert_not_equal \
+    assert_output assert_regex assert_success refute refute_line \
+    refute_output refute_regex fail; do
+    eval "$lab_f() { lab_load_assert_libs; $lab_f \"\$@\"; }"
+done
+unset lab_f
 
 # The checkout: the folder above tests/, wherever under tests/ this test is.
 if [ -z "${LAB_ROOT:-}" ]; then
@@ -43,19 +57,40 @@ LESSON=$(basename "$BATS_TEST_FILENAME" .bats)
 LAB_BIN_DIR=${LAB_BIN_DIR:-$LAB_ROOT/build/$LAB_IMPL}
 LAB_CALL_TIMEOUT=${LAB_CALL_TIMEOUT:-5}
 LAB_LISTEN_TIMEOUT=${LAB_LISTEN_TIMEOUT:-3}
-PEER=("$LAB_PYTHON" "$LAB_ROOT/tests/harness/peer.py")
+# -S: the harness is standard library only, and site's start-up (a .pth
+# file importing a package) can cost more than the peer itself.
+# Bats captures a stack trace before every command; not inside these
+# helpers, whose failures say what happened in their own words.
+BATS_DEBUG_EXCLUDE_PATHS+=("$LAB_ROOT/tests/lib")
+PEER=("$LAB_PYTHON" -S "$LAB_ROOT/tests/harness/peer.py")
+
+# LAB_PROFILE=FILE traces every command of every step, with a timestamp,
+# into FILE: where a step's time goes (tests/lib/profile-steps reads it).
+if [ -n "${LAB_PROFILE:-}" ]; then
+    exec 218>>"$LAB_PROFILE"
+    BASH_XTRACEFD=218
+    PS4='+ ${EPOCHREALTIME} ${BATS_TEST_NUMBER:-0} ${FUNCNAME[0]:-main} '
+    set -x
+fi
 
 # ---------------------------------------------------------------- set-up and teardown
 
 # Prepare a step: work folder, sandbox identity, empty process lists.
 lab_setup() {
+    # `check N` stops at the first failing step (grade.py --first-failure):
+    # the steps after it are skipped, each in a few milliseconds.
+    if [ -n "${LAB_STOP_FILE:-}" ] && [ -e "$LAB_STOP_FILE" ]; then
+        LAB_STOPPED=1
+        skip "not run: an earlier step failed"
+    fi
     LAB_TMP=$BATS_TEST_TMPDIR
     LAB_PGIDS=()   # process groups this test started
     LAB_REPRO=()   # commands that reproduce the step by hand
     SERVER_PID='' SERVER_PORT='' SERVER_HOST='' SERVER_STATUS='' CLIENT_CMD=''
     CLIENT_OUT=$LAB_TMP/client.out CLIENT_ERR=$LAB_TMP/client.err
     SERVER_FG_STATUS='' SERVER_TIMED_OUT=''
-    STEP=$(sed -n 's/^step \([0-9]*\):.*/\1/p' <<<"$BATS_TEST_DESCRIPTION")
+    STEP=''
+    [[ $BATS_TEST_DESCRIPTION =~ ^step\ ([0-9]+): ]] && STEP=${BASH_REMATCH[1]}
     # Marks the student programs of this run in their environment: how a
     # non-root teardown finds the ones that left their process group.
     LAB_SANDBOX_TAG=${LAB_RUN_TAG:-socklab-$$-$RANDOM}
@@ -99,13 +134,20 @@ lab_pick_sandbox_uid() {
 # then fail if anything of them is left.
 lab_teardown() {
     local pgid left=''
+    [ -z "${LAB_STOPPED:-}" ] || return 0
+    if [ -n "${LAB_STOP_FILE:-}" ] && [ -z "${BATS_TEST_COMPLETED:-}" ] &&
+        [ -z "${BATS_TEST_SKIPPED:-}" ]; then
+        : >"$LAB_STOP_FILE" # this step failed: the rest are not run
+    fi
     # Disowned, their deaths are not announced ("Killed") in the output.
     disown -a 2>/dev/null
     for pgid in "${LAB_PGIDS[@]}"; do
         kill -KILL -- "-$pgid" 2>/dev/null
     done
     lab_kill_sandbox || left+=" (sandbox)"
-    lab_sweep_sandbox_files
+    # Under grade.py (which sets LAB_SANDBOX_LOG) the sweep of /tmp is done
+    # once after the lesson, not after every step.
+    [ -n "${LAB_SANDBOX_LOG:-}" ] || lab_sweep_sandbox_files
     # A program that flooded its output filled these files; the transcript
     # is printed already, so free the disk now, not at the end of the run.
     find "$LAB_TMP" -maxdepth 1 -type f -size +1M -delete 2>/dev/null
@@ -219,7 +261,7 @@ lab_kill_sandbox() {
             kill -STOP $live 2>/dev/null
             kill -KILL $live 2>/dev/null
         fi
-        sleep 0.02 # polling until nothing of the sandbox is left
+        lab_nap 20 # polling until nothing of the sandbox is left
     done
     echo "teardown: sandboxed processes survived:" $live >&2
     return 1
@@ -246,11 +288,14 @@ lab_sandbox_log() {
 # (Waits count wall-clock microseconds, ${EPOCHREALTIME//[!0-9]/}, not
 # polls, so they keep their bound when a runaway program slows us down.)
 lab_wait_gone() {
-    local end=$((${EPOCHREALTIME//[!0-9]/} + 2000000))
+    local end=$((${EPOCHREALTIME//[!0-9]/} + 2000000)) nap=1
     while :; do
-        pgrep -g "$1" >/dev/null || return 0
+        # kill -0 is a builtin: no fork per poll. The group's members are
+        # our children, reaped by bash as they die, so no zombie lingers.
+        kill -0 -- "-$1" 2>/dev/null || return 0
         [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ] || return 1
-        sleep 0.02 # polling with a deadline
+        lab_nap $nap
+        [ $nap -ge 16 ] || nap=$((nap * 2))
     done
 }
 
@@ -324,7 +369,10 @@ start_peer_server() {
     shift
     PEER_OUT=$LAB_TMP/peer-$name.out
     LAB_REPRO+=("tests/harness/peer.py $name $(lab_args "$@") &")
-    setsid "${PEER[@]}" "$name" "$@" </dev/null >"$PEER_OUT" 2>&1 3>&- &
+    # Emptied here, not by the child's redirection: the wait below must
+    # never read an earlier peer's line from this file.
+    : >"$PEER_OUT"
+    setsid "${PEER[@]}" "$name" "$@" </dev/null >>"$PEER_OUT" 2>&1 3>&- &
     PEER_PID=$!
     LAB_PGIDS+=("$PEER_PID")
     lab_wait_listening "$PEER_OUT" "$PEER_PID" "harness $name" || return 1
@@ -338,15 +386,16 @@ start_peer_client() {
     shift
     out=$LAB_TMP/peer-$name-$RANDOM.out
     LAB_REPRO+=("tests/harness/peer.py $name --port $SERVER_PORT $(lab_args "$@") &")
+    : >"$out"
     setsid "${PEER[@]}" "$name" --host "$SERVER_HOST" --port "$SERVER_PORT" \
-        "$@" </dev/null >"$out" 2>&1 3>&- &
+        "$@" </dev/null >>"$out" 2>&1 3>&- &
     HOLD_PID=$!
     LAB_PGIDS+=("$HOLD_PID")
     local end=$((${EPOCHREALTIME//[!0-9]/} + 5000000))
     while [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ]; do
-        grep -q '^holding' "$out" && return 0
+        grep -q '^holding' "$out" 2>/dev/null && return 0
         lab_alive "$HOLD_PID" || break
-        sleep 0.02 # polling for the ready line, with a deadline
+        lab_nap 20 # polling for the ready line, with a deadline
     done
     lab_fail "the harness peer '$name' could not get going: $(tail -n 3 "$out")"
 }
@@ -356,8 +405,10 @@ start_peer_client() {
 lab_wait_listening() {
     local file=$1 pid=$2 who=$3 line
     local end=$((${EPOCHREALTIME//[!0-9]/} + LAB_LISTEN_TIMEOUT * 1000000))
+    local nap=1
     while [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ]; do
-        line=$(head -c 65536 "$file" 2>/dev/null | grep -m1 -a '^listening on ')
+        lab_find_listening_line "$file"
+        line=$LAB_LINE
         if [[ $line =~ ^listening\ on\ (.+):([0-9]+)$ ]]; then
             LAB_LISTEN_HOST=${BASH_REMATCH[1]} LAB_LISTEN_PORT=${BASH_REMATCH[2]}
             if [ "$LAB_LISTEN_PORT" -eq 0 ]; then
@@ -368,7 +419,8 @@ lab_wait_listening() {
             return 0
         fi
         lab_alive "$pid" || break
-        sleep 0.02 # polling for the readiness line, with a deadline
+        lab_nap $nap # polling for the readiness line, with a deadline
+        [ $nap -ge 16 ] || nap=$((nap * 2))
     done
     local diag
     if lab_alive "$pid"; then
@@ -390,9 +442,39 @@ lab_wait_listening() {
 
 # Is process $1 still running (not gone, not a zombie)?
 lab_alive() {
-    local state
-    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-    [ -n "$state" ] && [ "$state" != Z ]
+    local stat
+    # Builtins only: this runs in every polling loop. The state follows
+    # the command name's closing parenthesis in /proc/PID/stat.
+    IFS= read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
+    stat=${stat##*) }
+    [ -n "$stat" ] && [ "${stat:0:1}" != Z ]
+}
+
+# Set LAB_LINE to the first line of FILE that starts "listening on "
+# (within its first 64 lines), or to ''. Builtins only: no fork per poll.
+lab_find_listening_line() {
+    local l n=0
+    LAB_LINE=''
+    while [ $n -lt 64 ] && { IFS= read -r l || [ -n "$l" ]; }; do
+        if [[ $l == "listening on "* ]]; then
+            LAB_LINE=$l
+            return 0
+        fi
+        n=$((n + 1))
+    done 2>/dev/null <"$1"
+}
+
+# Sleep N milliseconds without a fork: read with a time-out on a fifo
+# nothing writes to.
+lab_nap() {
+    if [ -z "${LAB_TICK:-}" ]; then
+        mkfifo "$LAB_TMP/.tick" 2>/dev/null
+        exec {LAB_TICK}<>"$LAB_TMP/.tick" || { sleep "0.0$1"; return 0; }
+    fi
+    local t
+    printf -v t '%d.%03d' $(($1 / 1000)) $(($1 % 1000))
+    read -r -t "$t" -u "$LAB_TICK" 2>/dev/null || :
+    return 0
 }
 
 # Collect the exit status of our child $1 (already exited) into LAB_REAPED.
@@ -430,7 +512,7 @@ server_exited_within() {
             return 0
         fi
         [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ] || return 1
-        sleep 0.02 # polling for the exit, with a deadline
+        lab_nap 20 # polling for the exit, with a deadline
     done
 }
 
@@ -671,7 +753,7 @@ wait_client_stdout() {
                 return 0
             break
         fi
-        sleep 0.02 # polling for the output, with a deadline
+        lab_nap 20 # polling for the output, with a deadline
     done
     lab_fail "the client did not print what the server sent within $secs s
   expected $(lab_escape_file "$LAB_TMP/expected.out")
@@ -684,7 +766,7 @@ wait_client_exit() {
     local secs=${1:-3} i
     for ((i = 0; i < secs * 50; i++)); do
         lab_client_exited && return 0
-        sleep 0.02 # polling for the exit, with a deadline
+        lab_nap 20 # polling for the exit, with a deadline
     done
     lab_fail "the client was still running ${secs} s later; it should have exited" \
         "${2:-}"
