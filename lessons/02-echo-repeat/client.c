@@ -192,12 +192,12 @@ static void prompt(void) {
 static int talk(int fd, struct inbox *in) {
     char *line = NULL;
     size_t cap = 0;
-    int status = 0;
-    prompt();
     /* TODO(step 6): this sends only the first line. Make it a loop: while
        getline() returns a line (> 0), exchange() it; stop after a line for
        which is_bye() is true, and call prompt() before each next line.
        getline() grows the buffer to fit, so a line has no length limit. */
+    int status = 0;
+    prompt();
     ssize_t len = getline(&line, &cap, stdin);
     if (len > 0 && exchange(fd, in, line, (size_t)len) < 0)
         status = -1;

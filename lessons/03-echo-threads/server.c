@@ -253,7 +253,8 @@ static void *client_thread(void *arg) {
 }
 
 /* Serve connection conn from peer in a new detached thread; returns 0, or
-   -1 after closing it (the server carries on with the next client). */
+   -1 after closing it (the server carries on with the next client). Steps 1
+   and 4. */
 static int start_client(int conn, const struct sockaddr_in *peer) {
     struct client *c = malloc(sizeof *c);
     if (!c) {
@@ -287,7 +288,7 @@ static void pause_briefly(void) {
 }
 
 /* Accept clients, each into a thread of its own, until a stop signal;
-   returns the exit status for main. */
+   returns the exit status for main. Step 1. */
 static int serve_forever(int fd) {
     /* TODO(step 1): this serves one client, like lesson 02. Loop instead:
        while (!atomic_load(&stopping)) accept() and start_client(). When
@@ -309,7 +310,7 @@ static int serve_forever(int fd) {
     return 0;
 }
 
-/* SIGTERM, SIGINT: note that we stop, and wake the accept() loop. */
+/* SIGTERM, SIGINT: note that we stop, and wake the accept() loop (step 6). */
 static void on_stop(int sig) {
     (void)sig;
     atomic_store(&stopping, 1);
@@ -319,7 +320,8 @@ static void on_stop(int sig) {
        thread or called later, fail at once. */
 }
 
-/* Ignore SIGPIPE and catch SIGTERM and SIGINT; returns 0 or -1. */
+/* Ignore SIGPIPE (step 5) and catch SIGTERM and SIGINT (step 6); returns 0
+   or -1. */
 static int setup_signals(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

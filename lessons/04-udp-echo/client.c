@@ -180,13 +180,13 @@ static ssize_t recv_reply(int fd, const struct sockaddr_in *server, char *buf,
 /* Send the datagram to the server and print its reply; returns 0 or -1. */
 static int exchange(const struct sockaddr_in *server, const char *msg,
                     size_t len) {
-    static char buf[BUF_SIZE];
     /* TODO(step 8): socket(AF_INET, SOCK_DGRAM, 0) (report("socket") on
        -1); set_timeout(fd); sendto() the len bytes of msg to server
        (report("sendto") on -1); n = recv_reply(fd, server, buf, sizeof buf)
        and, when n >= 0, fwrite() those n bytes and a newline to stdout and
        flush. No connect(): sendto() names the server each time. Close the
        socket on every path and return 0 only when the reply was printed. */
+    static char buf[BUF_SIZE];
     (void)server;
     (void)msg;
     (void)len;

@@ -26,7 +26,8 @@
 
 #define DEFAULT_HOST "127.0.0.1"
 #define DEFAULT_PORT 9999 /* seed 000's UDP port */
-#define BUF_SIZE 1024     /* TODO(step 5): room for the largest datagram */
+/* TODO(step 5): make BUF_SIZE room for the largest datagram. */
+#define BUF_SIZE 1024
 
 static const char *host = DEFAULT_HOST; /* for error messages */
 static unsigned port = DEFAULT_PORT;
@@ -60,7 +61,8 @@ static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
     memset(addr, 0, sizeof *addr);
     addr->sin_family = AF_INET;
     addr->sin_port = htons((uint16_t)port);
-    /* Simplification: numeric IPv4 only, plus "localhost" as 127.0.0.1. */
+    /* Simplification: numeric IPv4 only, plus "localhost" as 127.0.0.1.
+       Name lookup with getaddrinfo() comes in a later lesson. */
     if (strcmp(host, "localhost") == 0)
         host = "127.0.0.1";
     if (inet_pton(AF_INET, host, &addr->sin_addr) != 1) {

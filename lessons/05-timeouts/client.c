@@ -68,8 +68,8 @@ static int is_number(const char *s) {
     return 1;
 }
 
-/* Read "--timeout SECONDS" at argv[*i] if it is there; returns 0, or -1
-   after printing why the value is bad. */
+/* Read "--timeout SECONDS" at argv[*i] if it is there into timeout_ms;
+   returns 0, or -1 after printing why the value is bad. */
 static int parse_timeout(int argc, char **argv, int *i) {
     if (*i >= argc || strcmp(argv[*i], "--timeout") != 0)
         return 0;

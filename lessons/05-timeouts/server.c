@@ -1,6 +1,6 @@
 /*
- * server.c - lesson 05: an echo server that drops idle clients (your
- * work).
+ * server.c - lesson 05: an echo server that drops idle clients
+ * (your work).
  *
  * Lesson 03's threaded echo server: it listens on HOST:PORT, gives each
  * client a thread that echoes until the client says bye or hangs up, and
@@ -103,7 +103,8 @@ static int parse_idle(int argc, char **argv, int *i) {
     return 0;
 }
 
-/* Fill addr from the command line; returns 0, or -1 after printing usage. */
+/* Fill addr and idle_limit from the command line; returns 0, or -1 after
+   printing usage. */
 static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
     int i = 1;
     if (parse_idle(argc, argv, &i) < 0)
@@ -267,8 +268,9 @@ static enum session echo_session(const struct client *c) {
     }
 }
 
-/* The thread of one client: echo until the session ends, then close the
-   socket and free c; returns NULL, as nobody waits for it. */
+/* The thread of one client: set its idle timeout, echo until the session
+   ends, then close the socket and free c; returns NULL, as nobody waits
+   for it. */
 static void *client_thread(void *arg) {
     struct client *c = arg;
     enum session how = SESSION_ERROR;

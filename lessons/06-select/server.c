@@ -90,14 +90,13 @@ static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
     memset(addr, 0, sizeof *addr);
     addr->sin_family = AF_INET;
     addr->sin_port = htons((uint16_t)port);
-    /* Simplification: numeric IPv4 only, plus "localhost" as 127.0.0.1. */
+    /* Simplification: numeric IPv4 only, plus "localhost" as 127.0.0.1.
+       Name lookup with getaddrinfo() comes in a later lesson. */
     if (strcmp(host, "localhost") == 0)
         host = "127.0.0.1";
     if (inet_pton(AF_INET, host, &addr->sin_addr) != 1) {
-        fprintf(stderr,
-                "server: bad address '%s' (use an IPv4 address "
-                "such as 127.0.0.1)\n",
-                host);
+        fprintf(stderr, "server: bad address '%s' (use an IPv4 address "
+                        "such as 127.0.0.1)\n", host);
         fprintf(stderr, "usage: server [HOST [PORT]]\n");
         return -1;
     }
@@ -143,6 +142,9 @@ static int open_listener(const struct sockaddr_in *addr) {
         report("socket");
         return -1;
     }
+    /* Without SO_REUSEADDR a restart fails for a minute while the old
+       connection sits in TIME_WAIT. It does not let two servers share a
+       port: that still fails with EADDRINUSE. */
     int on = 1;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0) {
         report("setsockopt");
@@ -167,6 +169,8 @@ static int announce(int fd) {
     }
     port = ntohs(bound.sin_port); /* port 0 became a real one */
     printf("listening on %s:%u\n", host, port);
+    /* stdout is a pipe or file under a test, so it is fully buffered:
+       without this flush nobody would see the line until exit. */
     fflush(stdout);
     return 0;
 }

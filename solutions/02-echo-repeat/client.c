@@ -1,12 +1,13 @@
 /*
- * client.c - lesson 02: an echo client that keeps talking (reference
- * solution).
+ * client.c - lesson 02: an echo client that keeps talking (reference solution).
  *
  * It connects to HOST:PORT, sends each line of standard input and prints
  * the echo of each, until it has sent a line "bye" or the input ends. With
  * words on the command line it sends just those, as one line. An echo can
  * come back in pieces, so it reads until the whole line is back. This is
  * seed 002's repeating echo client.
+//>  *
+//>  * Fill in the TODOs in the order of lessons/02-echo-repeat/README.md.
  *
  * usage: client [HOST [PORT]] [MESSAGE...]    default 127.0.0.1 7788
  */
@@ -137,6 +138,14 @@ static int connect_to(const struct sockaddr_in *addr) {
 /* Print what the server sends up to and including the next newline,
    receiving as often as it takes; returns 0, or -1 after an error. */
 static int print_echo(int fd, struct inbox *in) {
+    /* TODO(step 7): this is lesson 01's single recv(), which prints only
+       what has arrived so far. Loop instead: when in->len is 0, recv()
+       into in->buf (0 means the server closed the connection: say so on
+       stderr and return -1), then memchr() for '\n' in the bytes from
+       in->start, fwrite() up to and including it (or all of them when no
+       newline came yet), advance in->start and in->len, and return 0 once
+       the newline is printed. Bytes after the newline stay for next time. */
+    //{ step 7
     for (;;) {
         if (in->len == 0) {
             ssize_t n = recv(fd, in->buf, sizeof in->buf, 0);
@@ -170,6 +179,18 @@ static int print_echo(int fd, struct inbox *in) {
             return 0;
         }
     }
+    //}
+    //> ssize_t n;
+    //> do {
+    //>     n = recv(fd, in->buf, sizeof in->buf, 0);
+    //> } while (n < 0 && errno == EINTR);
+    //> if (n < 0) {
+    //>     report("recv");
+    //>     return -1;
+    //> }
+    //> fwrite(in->buf, 1, (size_t)n, stdout);
+    //> fflush(stdout);
+    //> return 0;
 }
 
 /* Send one line (adding the newline if it lacks one) and print its echo;
@@ -206,6 +227,11 @@ static void prompt(void) {
 static int talk(int fd, struct inbox *in) {
     char *line = NULL;
     size_t cap = 0;
+    /* TODO(step 6): this sends only the first line. Make it a loop: while
+       getline() returns a line (> 0), exchange() it; stop after a line for
+       which is_bye() is true, and call prompt() before each next line.
+       getline() grows the buffer to fit, so a line has no length limit. */
+    //{ step 6
     ssize_t len;
     int status = 0;
     prompt();
@@ -219,6 +245,13 @@ static int talk(int fd, struct inbox *in) {
             break;
         prompt();
     }
+    //}
+    //> int status = 0;
+    //> prompt();
+    //> ssize_t len = getline(&line, &cap, stdin);
+    //> if (len > 0 && exchange(fd, in, line, (size_t)len) < 0)
+    //>     status = -1;
+    //> (void)is_bye; /* written for you, above */
     if (status == 0 && ferror(stdin)) {
         fprintf(stderr, "client: reading standard input: %s\n",
                 strerror(errno));

@@ -8,6 +8,10 @@
  * seed 002's server3.py and seed 000's threaded_server, plus what they
  * leave out: threads that clean up after themselves, SIGPIPE, and a way
  * to stop.
+//>  *
+//>  * This is your lesson 02 server, cut into the pieces a thread needs. Fill
+//>  * in the TODOs in the order of lessons/03-echo-threads/README.md; after each
+//>  * step `make check LESSON=03` (or `check 03` in the lab) says how it went.
  *
  * usage: server [HOST [PORT]]    default 127.0.0.1 7788; PORT 0 = any free port
  */
@@ -249,7 +253,8 @@ static void *client_thread(void *arg) {
 }
 
 /* Serve connection conn from peer in a new detached thread; returns 0, or
-   -1 after closing it (the server carries on with the next client). */
+   -1 after closing it (the server carries on with the next client). Steps 1
+   and 4. */
 static int start_client(int conn, const struct sockaddr_in *peer) {
     struct client *c = malloc(sizeof *c);
     if (!c) {
@@ -262,6 +267,17 @@ static int start_client(int conn, const struct sockaddr_in *peer) {
     inet_ntop(AF_INET, &peer->sin_addr, ip, sizeof ip);
     snprintf(c->name, sizeof c->name, "%s:%u", ip, ntohs(peer->sin_port));
     printf("connection from %s\n", c->name);
+    /* TODO(step 1): this serves the client right here, so nobody else is
+       served until it leaves. Run client_thread(c) in a new thread
+       instead: pthread_t thread; pthread_create(&thread, NULL,
+       client_thread, c). It returns an error number (not -1 and errno):
+       on failure set errno to it, report("pthread_create"), close(conn),
+       free(c) and return -1.
+       TODO(step 4): nobody will pthread_join() these threads, so create
+       them detached: a pthread_attr_t attr, pthread_attr_init(&attr),
+       pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED), pass
+       &attr instead of NULL, then pthread_attr_destroy(&attr). */
+    //{ step 1
     /* Detached: the thread's memory goes back when it ends. A joinable
        thread nobody joins keeps its stack (8 MiB of address space) for
        ever, and a busy server soon can make no more. */
@@ -280,6 +296,8 @@ static int start_client(int conn, const struct sockaddr_in *peer) {
         free(c);
         return -1;
     }
+    //}
+    //> client_thread(c);
     return 0;
 }
 
@@ -290,8 +308,17 @@ static void pause_briefly(void) {
 }
 
 /* Accept clients, each into a thread of its own, until a stop signal;
-   returns the exit status for main. */
+   returns the exit status for main. Step 1. */
 static int serve_forever(int fd) {
+    /* TODO(step 1): this serves one client, like lesson 02. Loop instead:
+       while (!atomic_load(&stopping)) accept() and start_client(). When
+       accept() fails: if stopping is set, leave the loop (the SIGTERM
+       handler shut the listener down); on EINTR or ECONNABORTED go round
+       again; on EMFILE, ENFILE, ENOBUFS or ENOMEM report("accept") and
+       pause_briefly() (the client stays queued: retrying at once would
+       spin); on anything else report("accept") and return 1. After the
+       loop, print "shutting down" and return 0. */
+    //{ step 1
     while (!atomic_load(&stopping)) {
         struct sockaddr_in peer;
         socklen_t len = sizeof peer;
@@ -314,24 +341,50 @@ static int serve_forever(int fd) {
         pause_briefly();
     }
     printf("shutting down\n");
+    //}
+    //> struct sockaddr_in peer;
+    //> socklen_t len = sizeof peer;
+    //> int conn = accept(fd, (struct sockaddr *)&peer, &len);
+    //> if (conn < 0) {
+    //>     report("accept");
+    //>     return 1;
+    //> }
+    //> start_client(conn, &peer);
+    //> (void)pause_briefly; /* written for you, above */
     return 0;
 }
 
-/* SIGTERM, SIGINT: note that we stop, and wake the accept() loop. */
+/* SIGTERM, SIGINT: note that we stop, and wake the accept() loop (step 6). */
 static void on_stop(int sig) {
     (void)sig;
     atomic_store(&stopping, 1);
+    /* TODO(step 6): a flag alone is seen only after the next client
+       arrives. Also shutdown(listener, SHUT_RDWR): it is
+       async-signal-safe, and on Linux it makes accept(), blocked in any
+       thread or called later, fail at once. */
+    //{ step 6
     /* A flag alone would be seen only after the next client. shutdown()
        is async-signal-safe, and on Linux it makes accept(), blocked in
        any thread or called later, fail at once. */
     shutdown(listener, SHUT_RDWR);
+    //}
 }
 
-/* Ignore SIGPIPE and catch SIGTERM and SIGINT; returns 0 or -1. */
+/* Ignore SIGPIPE (step 5) and catch SIGTERM and SIGINT (step 6); returns 0
+   or -1. */
 static int setup_signals(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
+    /* TODO(step 5): writing to a connection the peer has reset raises
+       SIGPIPE, which kills the whole process: every client, for one that
+       left. send_all() passes MSG_NOSIGNAL; to cover every other write,
+       set sa.sa_handler = SIG_IGN and sigaction(SIGPIPE, &sa, NULL).
+       TODO(step 6): SIGTERM kills the server (status 143, not 0). Set
+       sa.sa_handler = on_stop and sa.sa_flags = SA_RESTART (so other
+       threads' calls carry on), then sigaction() SIGTERM and SIGINT. On
+       -1: report("sigaction") and return -1. */
+    //{ step 5
     /* Writing to a connection the peer has reset raises SIGPIPE, which
        kills the whole process: every client, for one that left. send_all()
        passes MSG_NOSIGNAL; ignoring the signal covers every other write. */
@@ -346,6 +399,9 @@ static int setup_signals(void) {
         report("sigaction");
         return -1;
     }
+    //}
+    //> (void)sa;
+    //> (void)on_stop; /* to be finished in step 6, above */
     return 0;
 }
 

@@ -7,6 +7,8 @@
  * joined by spaces, or one line of standard input, without a newline: a
  * datagram is a message by itself. The reply is printed with a newline
  * after it. This is seed 000's udp_client.
+//>  *
+//>  * Fill in the TODOs in the order of lessons/04-udp-echo/README.md.
  *
  * usage: client [--timeout SECONDS] [HOST [PORT]] [MESSAGE...]
  *        default 127.0.0.1 9999, timeout 3 s
@@ -134,6 +136,11 @@ static ssize_t make_message(char *buf, size_t size, int argc, char **argv,
 
 /* Make recvfrom() on fd give up after timeout seconds; returns 0 or -1. */
 static int set_timeout(int fd) {
+    /* TODO(step 9): fill a struct timeval with timeout (seconds, a
+       double: whole seconds in tv_sec, the rest in tv_usec; all zeros
+       would mean "wait for ever") and setsockopt(fd, SOL_SOCKET,
+       SO_RCVTIMEO, ...). On -1, report("setsockopt") and return -1. */
+    //{ step 9
     struct timeval tv;
     tv.tv_sec = (time_t)timeout;
     tv.tv_usec = (suseconds_t)((timeout - (double)tv.tv_sec) * 1e6);
@@ -144,19 +151,39 @@ static int set_timeout(int fd) {
         return -1;
     }
     return 0;
+    //}
+    //> (void)fd;
+    //> return 0; /* until then, recvfrom() waits for ever */
 }
 
 /* Did the datagram come from the server's address and port? */
 static int from_server(const struct sockaddr_in *from,
                        const struct sockaddr_in *server) {
+    /* TODO(step 10): compare the addresses (sin_addr.s_addr) and the
+       ports (sin_port); both are in network byte order on both sides. */
+    //{ step 10
     return from->sin_addr.s_addr == server->sin_addr.s_addr &&
            from->sin_port == server->sin_port;
+    //}
+    //> (void)from;
+    //> (void)server;
+    //> return 1; /* until then, any datagram counts as the reply */
 }
 
 /* Wait for the server's reply, skipping datagrams from anyone else;
    returns its length, or -1 on error or timeout. */
 static ssize_t recv_reply(int fd, const struct sockaddr_in *server, char *buf,
                           size_t size) {
+    /* TODO(step 8): recvfrom() one datagram into buf, with a struct
+       sockaddr_in for its sender and a socklen_t holding its size; retry
+       on EINTR; on another error report("recvfrom") and return -1; else
+       return its length.
+       TODO(step 9): recvfrom() failing with EAGAIN or EWOULDBLOCK means
+       the timeout passed: print "client: recvfrom HOST:PORT: timed out"
+       and return -1.
+       TODO(step 10): in a loop: when !from_server(&from, server), that
+       datagram is someone else's: say so on stderr and wait again. */
+    //{ step 8
     for (;;) {
         struct sockaddr_in from;
         socklen_t len = sizeof from;
@@ -181,11 +208,27 @@ static ssize_t recv_reply(int fd, const struct sockaddr_in *server, char *buf,
                 "client: ignored %zd bytes from %s:%u (not the server)\n", n,
                 ip, ntohs(from.sin_port));
     }
+    //}
+    //> (void)fd;
+    //> (void)server;
+    //> (void)buf;
+    //> (void)size;
+    //> (void)from_server; /* yours in step 10, above */
+    //> errno = ENOSYS;
+    //> report("recvfrom");
+    //> return -1;
 }
 
 /* Send the datagram to the server and print its reply; returns 0 or -1. */
 static int exchange(const struct sockaddr_in *server, const char *msg,
                     size_t len) {
+    /* TODO(step 8): socket(AF_INET, SOCK_DGRAM, 0) (report("socket") on
+       -1); set_timeout(fd); sendto() the len bytes of msg to server
+       (report("sendto") on -1); n = recv_reply(fd, server, buf, sizeof buf)
+       and, when n >= 0, fwrite() those n bytes and a newline to stdout and
+       flush. No connect(): sendto() names the server each time. Close the
+       socket on every path and return 0 only when the reply was printed. */
+    //{ step 8
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     if (fd < 0) {
         report("socket");
@@ -206,6 +249,17 @@ static int exchange(const struct sockaddr_in *server, const char *msg,
     }
     close(fd);
     return status;
+    //}
+    //> static char buf[BUF_SIZE];
+    //> (void)server;
+    //> (void)msg;
+    //> (void)len;
+    //> (void)buf;
+    //> (void)set_timeout; /* yours in step 9, above */
+    //> (void)recv_reply;  /* yours in step 8, above */
+    //> errno = ENOSYS;
+    //> report("socket");
+    //> return -1;
 }
 
 int main(int argc, char **argv) {

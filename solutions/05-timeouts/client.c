@@ -9,6 +9,9 @@
  * when the connection is not made in that time or when the server sends
  * nothing for that long while an echo is due. This is seed 000's
  * settimeout() and its non-blocking connect with select(), in C.
+//>  *
+//>  * Fill in the TODOs in the order of lessons/05-timeouts/README.md; after
+//>  * each step `make check LESSON=05` (or `check 05` in the lab) says how it went.
  *
  * usage: client [--timeout SECONDS] [HOST [PORT]] [MESSAGE...]
  *        default 127.0.0.1 8080, no timeout
@@ -65,8 +68,8 @@ static int is_number(const char *s) {
     return 1;
 }
 
-/* Read "--timeout SECONDS" at argv[*i] if it is there; returns 0, or -1
-   after printing why the value is bad. */
+/* Read "--timeout SECONDS" at argv[*i] if it is there into timeout_ms;
+   returns 0, or -1 after printing why the value is bad. */
 static int parse_timeout(int argc, char **argv, int *i) {
     if (*i >= argc || strcmp(argv[*i], "--timeout") != 0)
         return 0;
@@ -160,6 +163,10 @@ static int send_all(int fd, const char *buf, size_t len) {
    read; POLLOUT: a connect has finished), at most timeout_ms; returns 1
    when ready, 0 when the time ran out, -1 on error. */
 static int wait_ready(int fd, short events) {
+    /* TODO(step 1): poll() one struct pollfd {fd, events} for at most
+       timeout_ms (-1, no --timeout, waits as long as it takes); call it
+       again when it fails with EINTR; return what it returned. */
+    //{ step 1
     struct pollfd p = {.fd = fd, .events = events};
     int n;
     do {
@@ -213,6 +220,10 @@ static int finish_connect(int fd, const struct sockaddr_in *addr) {
         return -1;
     }
     return 0;
+    //}
+    //> (void)fd;
+    //> (void)events;
+    //> return 1; /* "ready" at once: until then, recv() waits for ever */
 }
 
 /* Connect to addr, giving up after timeout_ms; returns the socket (in
@@ -223,6 +234,14 @@ static int connect_to(const struct sockaddr_in *addr) {
         report("socket");
         return -1;
     }
+    /* TODO(step 2): a blocking connect() to a server whose accept queue is
+       full waits for minutes. Instead: set O_NONBLOCK with fcntl(); then
+       connect() returns at once, failing with EINPROGRESS while the
+       handshake goes on; wait_ready(fd, POLLOUT) for the end of it (0:
+       report_timeout("connect")); getsockopt(SO_ERROR) says whether it
+       worked (not 0: set errno to it, report("connect")); clear O_NONBLOCK
+       again. Write it in small functions of your own. */
+    //{ step 2
     if (set_nonblocking(fd, 1) < 0) {
         report("fcntl");
     } else if (finish_connect(fd, addr) == 0) {
@@ -232,6 +251,13 @@ static int connect_to(const struct sockaddr_in *addr) {
     }
     close(fd);
     return -1;
+    //}
+    //> if (connect(fd, (const struct sockaddr *)addr, sizeof *addr) < 0) {
+    //>     report("connect");
+    //>     close(fd);
+    //>     return -1;
+    //> }
+    //> return fd;
 }
 
 /* Print what the server sends up to and including the next newline,

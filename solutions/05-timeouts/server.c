@@ -1,6 +1,6 @@
 /*
- * server.c - lesson 05: an echo server that drops idle clients (reference
- * solution).
+ * server.c - lesson 05: an echo server that drops idle clients
+ * (reference solution).
  *
  * Lesson 03's threaded echo server: it listens on HOST:PORT, gives each
  * client a thread that echoes until the client says bye or hangs up, and
@@ -9,6 +9,9 @@
  * reading its echoes) is dropped, so a forgotten connection does not hold
  * a thread and a socket for ever; the other clients carry on. Seed 000
  * sets timeouts with settimeout(); this is the C underneath.
+//>  *
+//>  * Fill in the TODOs in the order of lessons/05-timeouts/README.md; after
+//>  * each step `make check LESSON=05` (or `check 05` in the lab) says how it went.
  *
  * usage: server [--idle SECONDS] [HOST [PORT]]
  *        default 127.0.0.1 8080, no idle limit; PORT 0 = any free port
@@ -100,7 +103,8 @@ static int parse_idle(int argc, char **argv, int *i) {
     return 0;
 }
 
-/* Fill addr from the command line; returns 0, or -1 after printing usage. */
+/* Fill addr and idle_limit from the command line; returns 0, or -1 after
+   printing usage. */
 static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
     int i = 1;
     if (parse_idle(argc, argv, &i) < 0)
@@ -221,6 +225,12 @@ static size_t watch_lines(struct line_watch *w, const char *buf, size_t len,
 /* Make recv() and send() on client c's socket fail with EAGAIN after
    idle_limit seconds without progress; returns 0 or -1. */
 static int set_idle_timeout(const struct client *c) {
+    /* TODO(step 3): fill a struct timeval with idle_limit (seconds, a
+       double: whole seconds in tv_sec, the rest in tv_usec; all zeros
+       would mean "wait for ever") and setsockopt() it on c->fd as
+       SO_RCVTIMEO and as SO_SNDTIMEO (a client that stops reading is idle
+       too). On -1, report_at("setsockopt", c->name) and return -1. */
+    //{ step 3
     struct timeval tv;
     tv.tv_sec = (time_t)idle_limit;
     tv.tv_usec = (suseconds_t)((idle_limit - (double)tv.tv_sec) * 1e6);
@@ -239,6 +249,9 @@ static int set_idle_timeout(const struct client *c) {
 /* Is errno the "timed out" of a socket with SO_RCVTIMEO or SO_SNDTIMEO? */
 static int timed_out(void) {
     return errno == EAGAIN || errno == EWOULDBLOCK;
+    //}
+    //> (void)c;
+    //> return 0; /* until then, recv() waits for ever */
 }
 
 /* Echo what client c sends as it arrives until a "bye" line, the end of
@@ -252,8 +265,13 @@ static enum session echo_session(const struct client *c) {
         ssize_t n = recv(c->fd, buf, sizeof buf, 0);
         if (n < 0 && errno == EINTR)
             continue;
+        /* TODO(step 3): with SO_RCVTIMEO set, recv() fails with EAGAIN or
+           EWOULDBLOCK when nothing came for idle_limit seconds: return
+           SESSION_IDLE then (client_thread prints the line and closes). */
+        //{ step 3
         if (n < 0 && timed_out())
             return SESSION_IDLE; /* nothing came for idle_limit seconds */
+        //}
         if (n < 0) {
             report_at("recv", c->name);
             return SESSION_ERROR;
@@ -264,8 +282,12 @@ static enum session echo_session(const struct client *c) {
         int bye = 0;
         size_t echo = watch_lines(&w, buf, (size_t)n, &bye);
         if (send_all(c->fd, buf, echo) < 0) {
+            /* TODO(step 3): the same for send() and SO_SNDTIMEO: a client
+               that stopped reading its echoes is idle too. */
+            //{ step 3
             if (timed_out())
                 return SESSION_IDLE; /* it stopped reading its echoes */
+            //}
             report_at("send", c->name);
             return SESSION_ERROR;
         }
@@ -274,8 +296,9 @@ static enum session echo_session(const struct client *c) {
     }
 }
 
-/* The thread of one client: echo until the session ends, then close the
-   socket and free c; returns NULL, as nobody waits for it. */
+/* The thread of one client: set its idle timeout, echo until the session
+   ends, then close the socket and free c; returns NULL, as nobody waits
+   for it. */
 static void *client_thread(void *arg) {
     struct client *c = arg;
     enum session how = SESSION_ERROR;

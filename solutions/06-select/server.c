@@ -13,6 +13,9 @@
  * Protocol, as in lesson 02: what a client sends is echoed as it arrives;
  * a line "bye" (or end-of-file) ends that client's session. The server runs
  * until SIGINT or SIGTERM, then closes every connection and exits 0.
+//>  *
+//>  * Fill in the TODOs in the order of lessons/06-select/README.md; after
+//>  * each step `make check LESSON=06` (or `check 06` in the lab) says how it went.
  *
  * usage: server [HOST [PORT]]    default 127.0.0.1 8080; PORT 0 = any free port
  */
@@ -87,14 +90,13 @@ static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
     memset(addr, 0, sizeof *addr);
     addr->sin_family = AF_INET;
     addr->sin_port = htons((uint16_t)port);
-    /* Simplification: numeric IPv4 only, plus "localhost" as 127.0.0.1. */
+    /* Simplification: numeric IPv4 only, plus "localhost" as 127.0.0.1.
+       Name lookup with getaddrinfo() comes in a later lesson. */
     if (strcmp(host, "localhost") == 0)
         host = "127.0.0.1";
     if (inet_pton(AF_INET, host, &addr->sin_addr) != 1) {
-        fprintf(stderr,
-                "server: bad address '%s' (use an IPv4 address "
-                "such as 127.0.0.1)\n",
-                host);
+        fprintf(stderr, "server: bad address '%s' (use an IPv4 address "
+                        "such as 127.0.0.1)\n", host);
         fprintf(stderr, "usage: server [HOST [PORT]]\n");
         return -1;
     }
@@ -125,6 +127,11 @@ static int catch_signals(void) {
    arrive inside the wait, which they cut short, never just before it;
    stores the mask to wait with in wait_mask. Returns 0 or -1. */
 static int block_stop_signals(sigset_t *wait_mask) {
+    /* TODO(step 7): block SIGINT and SIGTERM with sigprocmask(SIG_BLOCK,
+       &set_of_the_two, wait_mask): the old mask lands in wait_mask. Then
+       sigdelset() both from wait_mask, so pselect(..., wait_mask) unblocks
+       them while it waits. Until then: wait with nothing blocked. */
+    //{ step 7
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
@@ -135,6 +142,8 @@ static int block_stop_signals(sigset_t *wait_mask) {
     }
     sigdelset(wait_mask, SIGINT);
     sigdelset(wait_mask, SIGTERM);
+    //}
+    //> sigemptyset(wait_mask);
     return 0;
 }
 
@@ -145,6 +154,9 @@ static int open_listener(const struct sockaddr_in *addr) {
         report("socket");
         return -1;
     }
+    /* Without SO_REUSEADDR a restart fails for a minute while the old
+       connection sits in TIME_WAIT. It does not let two servers share a
+       port: that still fails with EADDRINUSE. */
     int on = 1;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0) {
         report("setsockopt");
@@ -169,6 +181,8 @@ static int announce(int fd) {
     }
     port = ntohs(bound.sin_port); /* port 0 became a real one */
     printf("listening on %s:%u\n", host, port);
+    /* stdout is a pipe or file under a test, so it is fully buffered:
+       without this flush nobody would see the line until exit. */
     fflush(stdout);
     return 0;
 }
@@ -176,12 +190,21 @@ static int announce(int fd) {
 /* Make fd non-blocking: calls on it return EAGAIN instead of waiting.
    Returns 0 or -1. */
 static int set_nonblocking(int fd) {
+    /* TODO(step 1): read the flags with fcntl(fd, F_GETFL), then set them
+       again with O_NONBLOCK added: fcntl(fd, F_SETFL, flags | O_NONBLOCK).
+       On -1 from either, report("fcntl") and return -1. */
+    //{ step 1
     int flags = fcntl(fd, F_GETFL);
     if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
         report("fcntl");
         return -1;
     }
     return 0;
+    //}
+    //> (void)fd;
+    //> errno = ENOSYS;
+    //> report("fcntl");
+    //> return -1;
 }
 
 /* Register the new connection fd from peer; returns 0, or -1 (the caller
@@ -215,6 +238,16 @@ static void drop_client(struct client *c) {
 /* Accept every connection waiting on the (non-blocking) listener; returns
    0, or -1 on an error that should stop the server. */
 static int accept_clients(int listener) {
+    /* TODO(step 1): loop: accept(listener, ...). On -1 with EAGAIN or
+       EWOULDBLOCK, return 0 (nobody else is waiting); with EINTR,
+       ECONNABORTED or EPROTO, try the next; otherwise report("accept")
+       and return -1. Give each new fd to add_client() (close it if that
+       returns -1).
+       TODO(step 6): an fd >= FD_SETSIZE cannot go into an fd_set: print
+       one line on stderr, close(fd) and carry on. And on EMFILE, ENFILE,
+       ENOBUFS or ENOMEM: report("accept"), set accept_paused = 1 and
+       return 0, or select() would report the listener ready for ever. */
+    //{ step 1
     for (;;) {
         struct sockaddr_in peer;
         socklen_t len = sizeof peer;
@@ -248,6 +281,12 @@ static int accept_clients(int listener) {
             close(fd);
         }
     }
+    //}
+    //> (void)listener;
+    //> (void)add_client; /* written for you, above */
+    //> errno = ENOSYS;
+    //> report("accept");
+    //> return -1;
 }
 
 /* Is the line in w, which a newline just ended, "bye" or "bye\r"? */
@@ -282,6 +321,15 @@ static size_t watch_lines(struct line_watch *w, const char *buf, size_t len,
    buffer: the echo is the bytes themselves. Returns 0, or -1 when the
    connection is broken. */
 static int read_client(struct client *c) {
+    /* TODO(step 1): recv() into the free end of the output buffer:
+       c->out + c->out_len, at most sizeof c->out - c->out_len bytes. On 0
+       (end-of-file) set c->closing and return 0. Otherwise pass the new
+       bytes through watch_lines(&c->watch, ...): add what it returns to
+       c->out_len, and set c->closing when it saw bye.
+       TODO(step 5): on -1, EAGAIN, EWOULDBLOCK and EINTR are not errors
+       (return 0); any other errno means the client is gone: print
+       "server: recv IP:PORT: reason" and return -1. */
+    //{ step 1
     ssize_t n = recv(c->fd, c->out + c->out_len, sizeof c->out - c->out_len, 0);
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -298,11 +346,23 @@ static int read_client(struct client *c) {
     if (bye)
         c->closing = 1;
     return 0;
+    //}
+    //> (void)c;
+    //> (void)watch_lines; /* written for you, above */
+    //> errno = ENOSYS;
+    //> return -1;
 }
 
 /* Send as much of c's pending echo as the socket takes now; returns 0, or
    -1 when the connection is broken. */
 static int write_client(struct client *c) {
+    /* TODO(step 1): send(c->fd, c->out, c->out_len, MSG_NOSIGNAL). It may
+       take fewer bytes than offered: subtract them from c->out_len and
+       memmove() the rest to the front of c->out.
+       TODO(step 5): on -1, EAGAIN, EWOULDBLOCK and EINTR are not errors
+       (return 0); EPIPE, ECONNRESET and the rest mean the client is gone:
+       print "server: send IP:PORT: reason" and return -1. */
+    //{ step 1
     /* MSG_NOSIGNAL: a client that vanished gives EPIPE, not a SIGPIPE that
        would kill the whole server. */
     ssize_t n = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL);
@@ -315,12 +375,24 @@ static int write_client(struct client *c) {
     c->out_len -= (size_t)n;
     memmove(c->out, c->out + n, c->out_len);
     return 0;
+    //}
+    //> (void)c;
+    //> errno = ENOSYS;
+    //> return -1;
 }
 
 /* Fill the sets for select(): the listener, each client for reading while
    its output buffer has room, and for writing while it has output
    waiting. Returns the highest fd in the sets. */
 static int fill_sets(int listener, fd_set *readable, fd_set *writable) {
+    /* TODO(step 1): FD_ZERO() both sets; FD_SET() the listener in
+       readable unless accept_paused; for each client in clients[], put its
+       fd in readable unless it is closing, and in writable while
+       c->out_len > 0. Return the highest fd you put in a set.
+       TODO(step 4): put a client in readable only while its output buffer
+       has room (c->out_len < sizeof c->out): a client that never reads
+       then waits, not the server. */
+    //{ step 1
     FD_ZERO(readable);
     FD_ZERO(writable);
     int max_fd = listener;
@@ -339,11 +411,31 @@ static int fill_sets(int listener, fd_set *readable, fd_set *writable) {
         max_fd = fd > max_fd ? fd : max_fd;
     }
     return max_fd;
+    //}
+    //> (void)listener;
+    //> (void)readable;
+    //> (void)writable;
+    //> return -1;
 }
 
 /* Wait for events and handle them until SIGTERM or SIGINT; returns 0, or 1
    after a fatal error. */
 static int serve(int listener, const sigset_t *wait_mask) {
+    /* TODO(step 1): while (!stopping):
+         - max_fd = fill_sets(listener, &readable, &writable);
+         - select(max_fd + 1, &readable, &writable, NULL, NULL); on -1 with
+           EINTR go round again (a signal: the loop condition decides),
+           otherwise report("select") and return 1;
+         - if FD_ISSET(listener, &readable), accept_clients(listener)
+           (return 1 if it returns -1);
+         - for each client c in clients[]: read_client(c) if its fd is in
+           readable, then write_client(c) if it is in writable;
+           drop_client(c) when either returned -1, or when c->closing and
+           c->out_len == 0 (its echo is all sent).
+       Return 0 after the loop.
+       TODO(step 7): wait with pselect(max_fd + 1, &readable, &writable,
+       NULL, NULL, wait_mask) instead of select(). */
+    //{ step 1
     while (!stopping) {
         fd_set readable, writable;
         int max_fd = fill_sets(listener, &readable, &writable);
@@ -372,6 +464,17 @@ static int serve(int listener, const sigset_t *wait_mask) {
         }
     }
     return 0;
+    //}
+    //> (void)listener;
+    //> (void)wait_mask;
+    //> (void)fill_sets;
+    //> (void)accept_clients;
+    //> (void)read_client;
+    //> (void)write_client;
+    //> (void)drop_client; /* written for you, above */
+    //> errno = ENOSYS;
+    //> report("select");
+    //> return 1;
 }
 
 int main(int argc, char **argv) {

@@ -75,3 +75,14 @@ lab_diagnose_unreachable() {
         echo "the server printed 'listening on' but nothing accepts connections on port $printed: listen() forgotten, or the line printed before bind() and listen() succeeded, or not with the port from getsockname()"
     fi
 }
+
+# Wait up to $2 seconds (default 3) until the shell command $1 succeeds;
+# returns 1 if it never did.
+lab_wait_for() {
+    local end=$((${EPOCHREALTIME//[!0-9]/} + ${2:-3} * 1000000))
+    while :; do
+        eval "$1" && return 0
+        [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ] || return 1
+        lab_nap 20 # polling with a deadline
+    done
+}
