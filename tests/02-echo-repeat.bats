@@ -25,7 +25,7 @@ expect_exit_within_1s() {
 
 @test "step 1: the server echoes many messages in order on one connection" {
     start_server
-    peer_ok --why "loop: recv() what has come, send_all() it back, and recv() again on the same accepted socket; do not close after the first message" \
+    peer_ok --why "loop: recv() what has come, send_all() exactly the n bytes recv() returned back (not sizeof buf, not strlen), and recv() again on the same accepted socket; do not close after the first message" \
         echo-client --count 20
 }
 
