@@ -4,8 +4,8 @@
  * It connects to HOST:PORT, sends each line of standard input and prints
  * the echo of each, until it has sent a line "bye" or the input ends. With
  * words on the command line it sends just those, as one line. An echo can
- * come back in pieces, so it reads until the whole line is back. This is
- * seed 002's repeating echo client.
+ * come back in pieces, so it reads until the whole line is back. client.py
+ * beside it is the same program in Python.
  *
  * Fill in the TODOs in the order of lessons/02-echo-repeat/README.md.
  *
@@ -44,18 +44,9 @@ static void report(const char *what) {
             strerror(errno));
 }
 
-/* Is s a whole number (so argv[2] is a PORT, not the message)? */
-static int is_number(const char *s) {
-    if (!*s)
-        return 0;
-    for (; *s; s++)
-        if (!isdigit((unsigned char)*s))
-            return 0;
-    return 1;
-}
-
 /* Fill addr from HOST and PORT; returns the index of the first message
-   word, or -1 after printing usage. */
+   word, or -1 after printing usage. A second word that starts with a
+   digit is a PORT, and must be a whole one. */
 static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
     int i = 1;
     if (i < argc && argv[i][0] == '-' && strcmp(argv[i], "-") != 0) {
@@ -64,13 +55,17 @@ static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
     }
     if (i < argc)
         host = argv[i++];
-    if (i < argc && is_number(argv[i])) {
-        long n = strtol(argv[i++], NULL, 10);
-        if (n < 1 || n > 65535) {
-            fprintf(stderr, "client: bad port '%s' (1-65535)\n", argv[i - 1]);
+    if (i < argc && isdigit((unsigned char)argv[i][0])) {
+        char *end;
+        errno = 0;
+        long n = strtol(argv[i], &end, 10);
+        if (errno || *end || n < 1 || n > 65535) {
+            fprintf(stderr, "client: bad port '%s' (1-65535)\n", argv[i]);
+            fprintf(stderr, "usage: client [HOST [PORT]] [MESSAGE...]\n");
             return -1;
         }
         port = (unsigned)n;
+        i++;
     }
     memset(addr, 0, sizeof *addr);
     addr->sin_family = AF_INET;

@@ -4,10 +4,9 @@
  * It listens on HOST:PORT and serves any number of clients at once: the
  * main thread accepts, and each client gets a thread of its own that
  * echoes like lesson 02 until the client says bye or hangs up. The server
- * itself runs until SIGTERM or SIGINT (Ctrl-C), then exits 0. This is
- * seed 002's server3.py and seed 000's threaded_server, plus what they
- * leave out: threads that clean up after themselves, SIGPIPE, and a way
- * to stop.
+ * itself runs until SIGTERM or SIGINT (Ctrl-C), then exits 0. Beyond the
+ * textbook thread per client: threads that clean up after themselves,
+ * SIGPIPE, and a way to stop. server.py beside it is the same in Python.
  *
  * This is your lesson 02 server, cut into the pieces a thread needs. Fill
  * in the TODOs in the order of lessons/03-echo-threads/README.md; after each
@@ -32,7 +31,7 @@
 
 #define DEFAULT_HOST "127.0.0.1"
 #define DEFAULT_PORT 7788
-#define BUF_SIZE 1024 /* the seeds' recv(1024) */
+#define BUF_SIZE 1024 /* one recv() takes at most this many bytes */
 #define BACKLOG 64    /* connections the kernel queues before accept() */
 
 static const char *host = DEFAULT_HOST; /* for error messages */

@@ -6,7 +6,7 @@
  * "timed out" and exits 1. The datagram is the words on the command line
  * joined by spaces, or one line of standard input, without a newline: a
  * datagram is a message by itself. The reply is printed with a newline
- * after it. This is seed 000's udp_client.
+ * after it. client.py beside it is the same program in Python.
  *
  * Fill in the TODOs in the order of lessons/04-udp-echo/README.md.
  *
@@ -43,16 +43,6 @@ static void report(const char *what) {
             strerror(errno));
 }
 
-/* Is s a whole number (so it is a PORT, not the message)? */
-static int is_number(const char *s) {
-    if (!*s)
-        return 0;
-    for (; *s; s++)
-        if (!isdigit((unsigned char)*s))
-            return 0;
-    return 1;
-}
-
 /* Read "--timeout SECONDS" at argv[*i] if it is there; returns 0, or -1
    after printing why the value is bad. */
 static int parse_timeout(int argc, char **argv, int *i) {
@@ -86,13 +76,17 @@ static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
         goto usage;
     if (i < argc)
         host = argv[i++];
-    if (i < argc && is_number(argv[i])) {
-        long n = strtol(argv[i++], NULL, 10);
-        if (n < 1 || n > 65535) {
-            fprintf(stderr, "client: bad port '%s' (1-65535)\n", argv[i - 1]);
+    if (i < argc && isdigit((unsigned char)argv[i][0])) {
+        /* A word that starts with a digit is the PORT: all of it. */
+        char *end;
+        errno = 0;
+        long n = strtol(argv[i], &end, 10);
+        if (errno || *end || n < 1 || n > 65535) {
+            fprintf(stderr, "client: bad port '%s' (1-65535)\n", argv[i]);
             goto usage;
         }
         port = (unsigned)n;
+        i++;
     }
     memset(addr, 0, sizeof *addr);
     addr->sin_family = AF_INET;

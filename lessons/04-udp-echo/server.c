@@ -4,8 +4,8 @@
  * It binds a UDP socket to HOST:PORT and sends every datagram it receives
  * back to the address it came from, until it is stopped (Ctrl-C or
  * SIGTERM: exit 0). There is no listen() and no accept(): UDP has no
- * connections, and each recvfrom() says who sent that one datagram. This
- * is seed 000's udp_server, echoing instead of answering "ACK".
+ * connections, and each recvfrom() says who sent that one datagram.
+ * server.py beside it is the same program in Python.
  *
  * Fill in the TODOs in the order of lessons/04-udp-echo/README.md; after
  * each step `make check LESSON=04` (or `check 04` in the lab) says how it went.
@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #define DEFAULT_HOST "127.0.0.1"
-#define DEFAULT_PORT 9999 /* seed 000's UDP port */
+#define DEFAULT_PORT 9999
 /* TODO(step 5): make BUF_SIZE room for the largest datagram. */
 #define BUF_SIZE 1024
 

@@ -7,8 +7,8 @@
  * runs until SIGTERM or SIGINT (Ctrl-C), then exits 0. New here: with
  * --idle SECONDS, a client that sends nothing for that long (or stops
  * reading its echoes) is dropped, so a forgotten connection does not hold
- * a thread and a socket for ever; the other clients carry on. Seed 000
- * sets timeouts with settimeout(); this is the C underneath.
+ * a thread and a socket for ever; the other clients carry on. Python's
+ * settimeout() does this underneath.
  *
  * Fill in the TODOs in the order of lessons/05-timeouts/README.md; after
  * each step `make check LESSON=05` (or `check 05` in the lab) says how it went.
@@ -33,8 +33,8 @@
 #include <unistd.h>
 
 #define DEFAULT_HOST "127.0.0.1"
-#define DEFAULT_PORT 8080 /* seed 000's TCP port */
-#define BUF_SIZE 1024     /* the seeds' recv(1024) */
+#define DEFAULT_PORT 8080
+#define BUF_SIZE 1024     /* one recv() takes at most this many bytes */
 #define BACKLOG 64        /* connections the kernel queues before accept() */
 #define USAGE "usage: server [--idle SECONDS] [HOST [PORT]]\n"
 

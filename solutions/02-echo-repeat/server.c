@@ -3,10 +3,9 @@
  *
  * It listens on HOST:PORT, accepts one client and echoes everything it
  * sends, for as long as it sends, until the client sends a line "bye" or
- * hangs up; then it exits 0. This is seed 002's repeating echo server,
- * with the two bugs of the original fixed: it finds "bye" however TCP cuts
- * the bytes up, and it stops when recv() says the client has gone instead
- * of spinning on it.
+ * hangs up; then it exits 0. It finds "bye" however TCP cuts the bytes
+ * up, and it stops when recv() says the client has gone instead of
+ * spinning on it. server.py beside it is the same program in Python.
 //>  *
 //>  * Fill in the TODOs in the order of lessons/02-echo-repeat/README.md; after
 //>  * each step `make check LESSON=02` (or `check 02` in the lab) says how it went.

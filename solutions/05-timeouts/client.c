@@ -7,8 +7,8 @@
  * words on the command line it sends just those, as one line (lesson 02).
  * With --timeout SECONDS it gives up, saying "timed out" and exiting 1,
  * when the connection is not made in that time or when the server sends
- * nothing for that long while an echo is due. This is seed 000's
- * settimeout() and its non-blocking connect with select(), in C.
+ * nothing for that long while an echo is due: what Python's settimeout()
+ * does underneath, a non-blocking connect() and poll().
 //>  *
 //>  * Fill in the TODOs in the order of lessons/05-timeouts/README.md; after
 //>  * each step `make check LESSON=05` (or `check 05` in the lab) says how it went.
@@ -58,16 +58,6 @@ static void report_timeout(const char *what) {
     fprintf(stderr, "client: %s %s:%u: timed out\n", what, host, port);
 }
 
-/* Is s a whole number (so it is a PORT, not the message)? */
-static int is_number(const char *s) {
-    if (!*s)
-        return 0;
-    for (; *s; s++)
-        if (!isdigit((unsigned char)*s))
-            return 0;
-    return 1;
-}
-
 /* Read "--timeout SECONDS" at argv[*i] if it is there into timeout_ms;
    returns 0, or -1 after printing why the value is bad. */
 static int parse_timeout(int argc, char **argv, int *i) {
@@ -101,13 +91,17 @@ static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
         goto usage;
     if (i < argc)
         host = argv[i++];
-    if (i < argc && is_number(argv[i])) {
-        long n = strtol(argv[i++], NULL, 10);
-        if (n < 1 || n > 65535) {
-            fprintf(stderr, "client: bad port '%s' (1-65535)\n", argv[i - 1]);
+    if (i < argc && isdigit((unsigned char)argv[i][0])) {
+        /* A word that starts with a digit is the PORT: all of it. */
+        char *end;
+        errno = 0;
+        long n = strtol(argv[i], &end, 10);
+        if (errno || *end || n < 1 || n > 65535) {
+            fprintf(stderr, "client: bad port '%s' (1-65535)\n", argv[i]);
             goto usage;
         }
         port = (unsigned)n;
+        i++;
     }
     memset(addr, 0, sizeof *addr);
     addr->sin_family = AF_INET;

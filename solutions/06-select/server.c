@@ -6,7 +6,7 @@
  * can happen next: a new connection on the listener, bytes from a client,
  * room to send a client its echo. Each client has its own output buffer,
  * where its echo waits until the client reads it, so a slow or silent
- * client never holds up the others. This is seed 000's setblocking(False)
+ * client never holds up the others. This is Python's setblocking(False)
  * and select.select() grown into the echo server of lessons 02 to 05, with
  * no thread per client: exactly one thread serves them all.
  *
@@ -34,7 +34,7 @@
 #include <unistd.h>
 
 #define DEFAULT_HOST "127.0.0.1"
-#define DEFAULT_PORT 8080 /* seed 000's TCP port */
+#define DEFAULT_PORT 8080
 #define BACKLOG 128       /* connections the kernel queues until we accept */
 #define OUT_SIZE 16384    /* echo bytes a client may leave unread */
 
