@@ -88,6 +88,9 @@ wait_fd_count() {
         disappear --connections 24
     wait_fd_count "$baseline" 5 \
         "every client that goes must be close()d: count the fds in /proc/PID/fd while you test by hand"
+    grep -qaE '^server: (recv|send) 127\.0\.0\.1:[0-9]+: ' "$LAB_TMP/server.err" ||
+        lab_fail "clients reset their connections, and the server said nothing about it on stderr" \
+            "in read_client and write_client, an error other than EAGAIN, EWOULDBLOCK or EINTR means the client is gone: print server: recv IP:PORT: strerror(errno) (or send) and return -1"
     expect_server_running "a vanished client must never end the server: MSG_NOSIGNAL on send(), and close only that client"
     peer_ok --why "after the others vanished, the server must serve new clients as before" \
         echo-client --message 'after they vanished\n'

@@ -178,9 +178,11 @@ static int announce(int fd) {
 /* Make fd non-blocking: calls on it return EAGAIN instead of waiting.
    Returns 0 or -1. */
 static int set_nonblocking(int fd) {
-    /* TODO(step 4): add O_NONBLOCK to fd's flags (fcntl F_GETFL, F_SETFL);
+    /* TODO(step 1): add O_NONBLOCK to fd's flags (fcntl F_GETFL, F_SETFL);
        on -1 report("fcntl") and return -1. */
-    return fd < 0 ? -1 : 0; /* until then the socket stays blocking */
+    errno = ENOSYS;
+    report("fcntl");
+    return fd < 0 ? -1 : -1;
 }
 
 /* Register the new connection fd from peer; returns 0, or -1 (the caller
@@ -211,25 +213,28 @@ static void drop_client(struct client *c) {
     accept_paused = 0; /* an fd is free again */
 }
 
-/* Accept one connection that select() saw waiting on the listener;
-   returns 0, or -1 on an error that should stop the server. */
-static int accept_client(int listener) {
-    struct sockaddr_in peer;
-    socklen_t len = sizeof peer;
-    int fd = accept(listener, (struct sockaddr *)&peer, &len);
-    if (fd < 0) {
-        /* TODO(step 5): a client may leave between select() and accept():
-           that is no error, try again at the next select(). */
-        report("accept");
-        /* TODO(step 6): out of fds or memory, stop watching the listener
-           until a client leaves, and carry on. */
-        return -1;
+/* Accept every connection waiting on the (non-blocking) listener; returns
+   0, or -1 on an error that should stop the server. */
+static int accept_clients(int listener) {
+    for (;;) {
+        struct sockaddr_in peer;
+        socklen_t len = sizeof peer;
+        int fd = accept(listener, (struct sockaddr *)&peer, &len);
+        if (fd < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0; /* no one else is waiting */
+            /* TODO(step 5): a client that left before we accepted it is no
+               error: try the next. */
+            report("accept");
+            /* TODO(step 6): out of fds or memory, stop watching the
+               listener until a client leaves, and carry on. */
+            return -1;
+        }
+        /* TODO(step 6): an fd select() cannot watch is refused: say so on
+           stderr, close it and carry on. */
+        if (add_client(fd, &peer) < 0)
+            close(fd);
     }
-    /* TODO(step 6): an fd select() cannot watch is refused: say so on
-       stderr, close it and carry on. */
-    if (add_client(fd, &peer) < 0)
-        close(fd);
-    return 0;
 }
 
 /* Is the line in w, which a newline just ended, "bye" or "bye\r"? */
@@ -315,22 +320,15 @@ static int serve(int listener, const sigset_t *wait_mask) {
        each client for reading unless closing and while has_room(), for
        writing while output waits) and returns the highest fd in them.
        Then, until stopping: fill_sets(), wait in select() (EINTR: go round
-       again), accept_client() when the listener is ready, then
+       again), accept_clients() when the listener is ready, then
        read_client()/write_client() each ready client; drop_client() one
        that broke, or is closing with its echo all sent.
        TODO(step 7): wait with pselect() and wait_mask instead. */
-    /* Until then, one client at a time as in lesson 02: no select(). */
-    (void)wait_mask;
-    while (!stopping && accept_client(listener) == 0) {
-        for (int fd = 0; fd < FD_SETSIZE; fd++) {
-            struct client *c = clients[fd];
-            while (c && !(c->closing && c->out_len == 0) && has_room(c) &&
-                   read_client(c) == 0 && write_client(c) == 0)
-                continue;
-            if (c)
-                drop_client(c);
-        }
-    }
+    (void)listener, (void)wait_mask; /* and these, written for you: */
+    (void)accept_clients, (void)read_client, (void)write_client;
+    (void)drop_client, (void)has_room;
+    errno = ENOSYS;
+    report("select");
     return 1;
 }
 

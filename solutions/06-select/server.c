@@ -190,9 +190,9 @@ static int announce(int fd) {
 /* Make fd non-blocking: calls on it return EAGAIN instead of waiting.
    Returns 0 or -1. */
 static int set_nonblocking(int fd) {
-    /* TODO(step 4): add O_NONBLOCK to fd's flags (fcntl F_GETFL, F_SETFL);
+    /* TODO(step 1): add O_NONBLOCK to fd's flags (fcntl F_GETFL, F_SETFL);
        on -1 report("fcntl") and return -1. */
-    //{ step 4
+    //{ step 1
     int flags = fcntl(fd, F_GETFL);
     if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
         report("fcntl");
@@ -200,7 +200,9 @@ static int set_nonblocking(int fd) {
     }
     return 0;
     //}
-    //> return fd < 0 ? -1 : 0; /* until then the socket stays blocking */
+    //> errno = ENOSYS;
+    //> report("fcntl");
+    //> return fd < 0 ? -1 : -1;
 }
 
 /* Register the new connection fd from peer; returns 0, or -1 (the caller
@@ -231,51 +233,53 @@ static void drop_client(struct client *c) {
     accept_paused = 0; /* an fd is free again */
 }
 
-/* Accept one connection that select() saw waiting on the listener;
-   returns 0, or -1 on an error that should stop the server. */
-static int accept_client(int listener) {
-    struct sockaddr_in peer;
-    socklen_t len = sizeof peer;
-    int fd = accept(listener, (struct sockaddr *)&peer, &len);
-    if (fd < 0) {
-        /* TODO(step 5): a client may leave between select() and accept():
-           that is no error, try again at the next select(). */
-        //{ step 5
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
-            errno == ECONNABORTED || errno == EPROTO)
-            return 0;
-        //}
-        report("accept");
-        /* TODO(step 6): out of fds or memory, stop watching the listener
-           until a client leaves, and carry on. */
+/* Accept every connection waiting on the (non-blocking) listener; returns
+   0, or -1 on an error that should stop the server. */
+static int accept_clients(int listener) {
+    for (;;) {
+        struct sockaddr_in peer;
+        socklen_t len = sizeof peer;
+        int fd = accept(listener, (struct sockaddr *)&peer, &len);
+        if (fd < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0; /* no one else is waiting */
+            /* TODO(step 5): a client that left before we accepted it is no
+               error: try the next. */
+            //{ step 5
+            if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+                continue;
+            //}
+            report("accept");
+            /* TODO(step 6): out of fds or memory, stop watching the
+               listener until a client leaves, and carry on. */
+            //{ step 6
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+                errno == ENOMEM) {
+                /* The listener stays readable, so watching it now would
+                   make select() return at once, again and again. */
+                accept_paused = 1;
+                return 0;
+            }
+            //}
+            return -1;
+        }
+        /* TODO(step 6): an fd select() cannot watch is refused: say so on
+           stderr, close it and carry on. */
         //{ step 6
-        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-            errno == ENOMEM) {
-            /* The listener stays readable, so watching it now would make
-               select() return at once, again and again. */
-            accept_paused = 1;
-            return 0;
+        if (fd >= FD_SETSIZE) {
+            /* FD_SET() on an fd this high would write past the end of the
+               fd_set: undefined behaviour. */
+            fprintf(stderr,
+                    "server: accept %s:%u: fd %d is past FD_SETSIZE (%d), "
+                    "the most select() can watch: connection closed\n",
+                    host, port, fd, FD_SETSIZE);
+            close(fd);
+            continue;
         }
         //}
-        return -1;
+        if (add_client(fd, &peer) < 0)
+            close(fd);
     }
-    /* TODO(step 6): an fd select() cannot watch is refused: say so on
-       stderr, close it and carry on. */
-    //{ step 6
-    if (fd >= FD_SETSIZE) {
-        /* FD_SET() on an fd this high would write past the end of the
-           fd_set: undefined behaviour. */
-        fprintf(stderr,
-                "server: accept %s:%u: fd %d is past FD_SETSIZE (%d), the "
-                "most select() can watch: connection closed\n",
-                host, port, fd, FD_SETSIZE);
-        close(fd);
-        return 0;
-    }
-    //}
-    if (add_client(fd, &peer) < 0)
-        close(fd);
-    return 0;
 }
 
 /* Is the line in w, which a newline just ended, "bye" or "bye\r"? */
@@ -399,7 +403,7 @@ static int serve(int listener, const sigset_t *wait_mask) {
        each client for reading unless closing and while has_room(), for
        writing while output waits) and returns the highest fd in them.
        Then, until stopping: fill_sets(), wait in select() (EINTR: go round
-       again), accept_client() when the listener is ready, then
+       again), accept_clients() when the listener is ready, then
        read_client()/write_client() each ready client; drop_client() one
        that broke, or is closing with its echo all sent.
        TODO(step 7): wait with pselect() and wait_mask instead. */
@@ -416,7 +420,7 @@ static int serve(int listener, const sigset_t *wait_mask) {
             report("select");
             return 1;
         }
-        if (FD_ISSET(listener, &readable) && accept_client(listener) < 0)
+        if (FD_ISSET(listener, &readable) && accept_clients(listener) < 0)
             return 1;
         for (int fd = 0; fd < FD_SETSIZE; fd++) {
             struct client *c = clients[fd];
@@ -433,18 +437,11 @@ static int serve(int listener, const sigset_t *wait_mask) {
     }
     return 0;
     //}
-    //> /* Until then, one client at a time as in lesson 02: no select(). */
-    //> (void)wait_mask;
-    //> while (!stopping && accept_client(listener) == 0) {
-    //>     for (int fd = 0; fd < FD_SETSIZE; fd++) {
-    //>         struct client *c = clients[fd];
-    //>         while (c && !(c->closing && c->out_len == 0) && has_room(c) &&
-    //>                read_client(c) == 0 && write_client(c) == 0)
-    //>             continue;
-    //>         if (c)
-    //>             drop_client(c);
-    //>     }
-    //> }
+    //> (void)listener, (void)wait_mask; /* and these, written for you: */
+    //> (void)accept_clients, (void)read_client, (void)write_client;
+    //> (void)drop_client, (void)has_room;
+    //> errno = ENOSYS;
+    //> report("select");
     //> return 1;
 }
 
