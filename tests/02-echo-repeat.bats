@@ -20,7 +20,7 @@ expect_exit_within_1s() {
     local spin=''
     [[ $ticks =~ ^[0-9]+$ ]] && [ "$ticks" -gt 20 ] && spin=": it is spinning"
     lab_fail "$1, and 1 s later the server was still running (it had used ${ticks:-?} CPU ticks of 1/100 s$spin)" \
-        "recv() returning 0 means end-of-file: the client has gone and nothing more will come. End the session there; a loop that goes on calls recv() forever and burns the CPU (the bug of the seed's server, which echoed b'' for ever)"
+        "recv() returning 0 means end-of-file: the client has gone and nothing more will come. End the session there; a loop that goes on calls recv() forever and burns the CPU (a server that echoes b'' for ever)"
 }
 
 @test "step 1: the server echoes many messages in order on one connection" {
@@ -102,14 +102,14 @@ expect_exit_within_1s() {
         "one recv() returns what has arrived so far, here 4 bytes: keep calling recv() and printing until the newline has come"
 }
 
-@test "step 8: the seeds' own Python client works with the server" {
+@test "step 8: a Python client that sends messages without a newline works with the server" {
     start_server
-    peer_ok --why "the seed's client sends 'hello' with no newline, waits for its echo, then sends the next message on the same connection: echo bytes as they arrive (do not wait for a newline) and keep the session going (step 1)" \
-        seed-client --messages 'hello,how are you?,bye'
-    # The seed sends 'bye' with no newline and closes without reading its
+    peer_ok --why "this client sends 'hello' with no newline, waits for its echo, then sends the next message on the same connection: echo bytes as they arrive (do not wait for a newline) and keep the session going (step 1)" \
+        plain-client --messages 'hello,how are you?,bye'
+    # It sends 'bye' with no newline and closes without reading its
     # echo: the server sees end-of-file, or a reset if the echo was back.
     wait_server_exit 2
-    expect_server_status 0 "the seed's client ends by closing the connection (its 'bye' has no newline): that is a normal end of the session"
+    expect_server_status 0 "this client ends by closing the connection (its 'bye' has no newline): that is a normal end of the session"
 }
 
 @test "step 9: end to end, a whole conversation between client and server" {
