@@ -15,25 +15,6 @@ teardown() {
     lab_teardown
 }
 
-# Run command ARGS in the background, bounded, output in $LAB_TMP/bg.out.
-bg() {
-    setsid timeout -k 1 10 "$@" >"$LAB_TMP/bg.out" 2>&1 </dev/null 3>&- &
-    LAB_PGIDS+=($!)
-    BG_PID=$!
-}
-
-# Wait until a socket listens on TCP port $1 (read from /proc/net/tcp,
-# without connecting: the servers here serve one client).
-wait_port() {
-    local i hex
-    hex=$(printf ':%04X 00000000:0000 0A' "$1")
-    for ((i = 0; i < 150; i++)); do
-        grep -q "$hex" /proc/net/tcp && return 0
-        sleep 0.02 # polling for the listener, with a deadline
-    done
-    lab_fail "nothing listens on port $1: $(cat "$LAB_TMP/bg.out")"
-}
-
 @test "two terminals: the C client gets its echo from the C server" {
     port=$(free_port)
     start_server 127.0.0.1 "$port"
@@ -57,8 +38,8 @@ wait_port() {
 @test "nc -l as the server shows what the C client sends" {
     port=$(free_port)
     # The reply typed into nc's terminal comes from its stdin here.
-    bg bash -c "echo reply | nc -l 127.0.0.1 $port"
-    wait_port "$port"
+    lab_bg bash -c "echo reply | nc -l 127.0.0.1 $port"
+    lab_wait_port "$port"
     run timeout 5 "$BIN/client" 127.0.0.1 "$port" hello
     assert_success
     assert_output reply
@@ -71,16 +52,16 @@ wait_port() {
     run bash -c "echo hi | timeout 5 socat - TCP:127.0.0.1:$SERVER_PORT"
     assert_output hi
     port=$(free_port)
-    bg socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr" EXEC:cat
-    wait_port "$port"
+    lab_bg socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr" EXEC:cat
+    lab_wait_port "$port"
     run timeout 5 "$BIN/client" 127.0.0.1 "$port" via socat
     assert_output 'via socat'
 }
 
 @test "the Python server with the C client" {
     port=$(free_port)
-    bg "$LAB_PYTHON" "$PY/server.py" 127.0.0.1 "$port"
-    wait_port "$port"
+    lab_bg "$LAB_PYTHON" "$PY/server.py" 127.0.0.1 "$port"
+    lab_wait_port "$port"
     run timeout 5 "$BIN/client" 127.0.0.1 "$port" from C
     assert_output 'from C'
 }
@@ -94,12 +75,8 @@ wait_port() {
 }
 
 @test "the Python pair prints what the C pair prints" {
-    bg "$LAB_PYTHON" "$PY/server.py" 127.0.0.1 0
-    for ((i = 0; i < 150; i++)); do
-        grep -q '^listening on' "$LAB_TMP/bg.out" && break
-        sleep 0.02 # polling for the listening line, with a deadline
-    done
-    port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$LAB_TMP/bg.out")
+    lab_py_server server.py 127.0.0.1 0
+    port=$BG_PORT
     run timeout 5 "$LAB_PYTHON" "$PY/client.py" 127.0.0.1 "$port" hello socket
     assert_output 'hello socket'
     wait "$BG_PID"

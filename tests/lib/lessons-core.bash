@@ -86,3 +86,34 @@ lab_wait_for() {
         lab_nap 20 # polling with a deadline
     done
 }
+
+# ---------------------------------------------------------------- tests/docs
+
+# Run command ARGS in the background, bounded, in its own process group
+# (killed at teardown); output in $LAB_TMP/bg.out. Sets BG_PID.
+lab_bg() {
+    setsid timeout -k 1 10 "$@" >"$LAB_TMP/bg.out" 2>&1 </dev/null 3>&- &
+    BG_PID=$!
+    LAB_PGIDS+=("$BG_PID")
+}
+
+# Wait until a socket listens on TCP port $1 (UDP with $2 = udp), read from
+# /proc/net, without connecting: some servers serve one client only.
+lab_wait_port() {
+    local hex table=/proc/net/tcp state=0A
+    [ "${2:-tcp}" = udp ] && table=/proc/net/udp state=07
+    hex=$(printf ':%04X 00000000:0000 %s' "$1" "$state")
+    lab_wait_for "grep -q '$hex' $table" 3 ||
+        lab_fail "nothing listens on port $1: $(head -c 300 "$LAB_TMP/bg.out")"
+}
+
+# Start Python program $1 of this lesson (a server) with ARGS in the
+# background and wait for its listening line; sets BG_PID and BG_PORT.
+lab_py_server() {
+    local prog=$1
+    shift
+    lab_bg "$LAB_PYTHON" "$LAB_ROOT/lessons/$LESSON/$prog" "$@"
+    lab_wait_for "grep -q '^listening on ' '$LAB_TMP/bg.out'" 5 ||
+        lab_fail "lessons/$LESSON/$prog did not print its listening line: $(head -c 300 "$LAB_TMP/bg.out")"
+    BG_PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$LAB_TMP/bg.out" | head -n 1)
+}
