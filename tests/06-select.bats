@@ -33,8 +33,9 @@ wait_fd_count() {
 
 @test "step 1: two clients are served at once, and bye ends only its own session" {
     start_server
-    start_peer_client hold --message 'first client, staying connected\n' --timeout 30
-    peer_ok --why "while the first client stays connected the second must be served too: watch the listener and every client with select(), accept() when the listener is readable, recv() when a client is, and send the echo when its socket is writable. select()'s first argument is the highest fd PLUS ONE: select(max_fd, ...) never reports the newest client (nfds off by one?)" \
+    why="watch the listener and every client with select(), accept() when the listener is readable, recv() when a client is, and send the echo when its socket is writable; make every socket non-blocking (accept_clients takes connections until EAGAIN). select()'s first argument is the highest fd PLUS ONE: select(max_fd, ...) never reports the newest client (nfds off by one?)"
+    lab_start_holder "$why" hold --message 'first client, staying connected\n' --timeout 30
+    peer_ok --why "while the first client stays connected the second must be served too: $why" \
         echo-client --message 'second client\n' --bye
     expect_server_running "bye ends one client's session, not the server: close that client's socket, free it, and go on with the loop"
     peer_ok --why "after one client said bye, the others (and new ones) must still be served: remove only that client from the table" \

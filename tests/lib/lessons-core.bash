@@ -117,3 +117,14 @@ lab_py_server() {
         lab_fail "lessons/$LESSON/$prog did not print its listening line: $(head -c 300 "$LAB_TMP/bg.out")"
     BG_PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$LAB_TMP/bg.out" | head -n 1)
 }
+
+# Start harness client peer NAME ARGS like start_peer_client; when it does
+# not get going, add why (WHY, the first argument) to the transcript: a
+# peer still waiting for its first echo leaves no report of its own.
+lab_start_holder() {
+    local why=$1
+    shift
+    start_peer_client "$@" && return 0
+    echo "  the peer '$1' was still waiting for the echo of its first message; likely cause: $why" >&2
+    return 1
+}
