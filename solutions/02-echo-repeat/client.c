@@ -133,13 +133,8 @@ static int connect_to(const struct sockaddr_in *addr) {
 /* Print what the server sends up to and including the next newline,
    receiving as often as it takes; returns 0, or -1 after an error. */
 static int print_echo(int fd, struct inbox *in) {
-    /* TODO(step 7): this is lesson 01's single recv(), which prints only
-       what has arrived so far. Loop instead: when in->len is 0, recv()
-       into in->buf (0 means the server closed the connection: say so on
-       stderr and return -1), then memchr() for '\n' in the bytes from
-       in->start, fwrite() up to and including it (or all of them when no
-       newline came yet), advance in->start and in->len, and return 0 once
-       the newline is printed. Bytes after the newline stay for next time. */
+    /* TODO(step 7): print the echo up to and including its newline, however
+       many recv() calls it takes; keep what follows for the next echo. */
     //{ step 7
     for (;;) {
         if (in->len == 0) {
@@ -222,10 +217,8 @@ static void prompt(void) {
 static int talk(int fd, struct inbox *in) {
     char *line = NULL;
     size_t cap = 0;
-    /* TODO(step 6): this sends only the first line. Make it a loop: while
-       getline() returns a line (> 0), exchange() it; stop after a line for
-       which is_bye() is true, and call prompt() before each next line.
-       getline() grows the buffer to fit, so a line has no length limit. */
+    /* TODO(step 6): exchange() every line of stdin, not just the first, and
+       stop after the line that is bye. */
     //{ step 6
     ssize_t len;
     int status = 0;

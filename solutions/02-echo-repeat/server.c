@@ -158,13 +158,8 @@ static int is_bye(const struct line_watch *w) {
    step 4. */
 static size_t watch_lines(struct line_watch *w, const char *buf, size_t len,
                           int *bye) {
-    /* TODO(step 4): walk the len bytes. At a '\n': if is_bye(w), set *bye
-       and return i + 1 (echo up to and including that newline; what
-       follows bye is not echoed); otherwise start a new line (w->len = 0).
-       Any other byte: store it in w->head while there is room, and count
-       it in w->len (stop counting at 5: that already means "longer than
-       bye\r"). w lives on between calls, so a bye cut in two by recv()
-       is still found. */
+    /* TODO(step 4): find a line that is exactly bye (or bye\r) in these
+       bytes, even when recv() cut it in two; echo nothing after it. */
     //{ step 4
     for (size_t i = 0; i < len; i++) {
         if (buf[i] == '\n') {
@@ -193,14 +188,9 @@ static size_t watch_lines(struct line_watch *w, const char *buf, size_t len,
 static enum session echo_session(int conn) {
     struct line_watch w = {.len = 0};
     char buf[BUF_SIZE];
-    /* TODO(step 1): this is lesson 01's single exchange. Make it a loop:
-       recv() again after each echo, on the same socket, until the session
-       ends. Echo the bytes as they come: do not wait for a newline (a line
-       may be longer than buf, and some clients never send one).
-       TODO(step 5): recv() returning 0 means end-of-file, the client hung
-       up: return SESSION_HANGUP. A loop that carries on spins for ever.
-       A client can also vanish rudely: when recv() or send() fails and
-       client_gone() says why, return SESSION_GONE without reporting it. */
+    /* TODO(step 1): echo everything the client sends, in a loop, until the
+       session ends; echo bytes as they come, not a line at a time.
+       TODO(step 5): end-of-file, a reset or a vanished client ends it too. */
     //{ step 1
     for (;;) {
         ssize_t n = recv(conn, buf, sizeof buf, 0);

@@ -130,10 +130,7 @@ static ssize_t make_message(char *buf, size_t size, int argc, char **argv,
 
 /* Make recvfrom() on fd give up after timeout seconds; returns 0 or -1. */
 static int set_timeout(int fd) {
-    /* TODO(step 9): fill a struct timeval with timeout (seconds, a
-       double: whole seconds in tv_sec, the rest in tv_usec; all zeros
-       would mean "wait for ever") and setsockopt(fd, SOL_SOCKET,
-       SO_RCVTIMEO, ...). On -1, report("setsockopt") and return -1. */
+    /* TODO(step 9): make recvfrom() on fd give up after timeout seconds. */
     //{ step 9
     struct timeval tv;
     tv.tv_sec = (time_t)timeout;
@@ -168,15 +165,9 @@ static int from_server(const struct sockaddr_in *from,
    returns its length, or -1 on error or timeout. */
 static ssize_t recv_reply(int fd, const struct sockaddr_in *server, char *buf,
                           size_t size) {
-    /* TODO(step 8): recvfrom() one datagram into buf, with a struct
-       sockaddr_in for its sender and a socklen_t holding its size; retry
-       on EINTR; on another error report("recvfrom") and return -1; else
-       return its length.
-       TODO(step 9): recvfrom() failing with EAGAIN or EWOULDBLOCK means
-       the timeout passed: print "client: recvfrom HOST:PORT: timed out"
-       and return -1.
-       TODO(step 10): in a loop: when !from_server(&from, server), that
-       datagram is someone else's: say so on stderr and wait again. */
+    /* TODO(step 8): receive one datagram into buf and return its length.
+       TODO(step 9): say "timed out" when the timeout passed.
+       TODO(step 10): ignore (and report) datagrams not from the server. */
     //{ step 8
     for (;;) {
         struct sockaddr_in from;
@@ -216,12 +207,8 @@ static ssize_t recv_reply(int fd, const struct sockaddr_in *server, char *buf,
 /* Send the datagram to the server and print its reply; returns 0 or -1. */
 static int exchange(const struct sockaddr_in *server, const char *msg,
                     size_t len) {
-    /* TODO(step 8): socket(AF_INET, SOCK_DGRAM, 0) (report("socket") on
-       -1); set_timeout(fd); sendto() the len bytes of msg to server
-       (report("sendto") on -1); n = recv_reply(fd, server, buf, sizeof buf)
-       and, when n >= 0, fwrite() those n bytes and a newline to stdout and
-       flush. No connect(): sendto() names the server each time. Close the
-       socket on every path and return 0 only when the reply was printed. */
+    /* TODO(step 8): send msg to server in one datagram from a UDP socket,
+       print the reply and a newline; close the socket on every path. */
     //{ step 8
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     if (fd < 0) {

@@ -100,10 +100,7 @@ static int catch_signals(void) {
 
 /* Create a UDP socket bound to addr; returns it or -1. */
 static int open_socket(const struct sockaddr_in *addr) {
-    /* TODO(step 1): socket(AF_INET, SOCK_DGRAM, 0), then bind() it to
-       addr. No listen() and no accept(): UDP has no connections. Check
-       both calls: on -1, report("socket") or report("bind"), close what
-       you opened and return -1. */
+    /* TODO(step 1): a UDP socket bound to addr (no listen, no accept). */
     //{ step 1
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     if (fd < 0) {
@@ -151,17 +148,10 @@ static void addr_text(const struct sockaddr_in *addr, char *text, size_t size) {
    returns 0, or -1 if the socket itself fails. */
 static int echo_datagrams(int fd) {
     static char buf[BUF_SIZE]; /* static: 64 KiB is a lot for the stack */
-    /* TODO(step 2): while (!stopping): recvfrom() one datagram into buf,
-       with a struct sockaddr_in for its sender and a socklen_t holding its
-       size; on -1 with EINTR go round again (a signal: the loop test
-       decides), on another error report("recvfrom") and return -1. Print
-       "N bytes from IP:PORT" (addr_text() writes IP:PORT) and flush, then
-       sendto() the datagram back to its sender.
-       TODO(step 3): send back exactly the n bytes recvfrom() returned, once.
-       TODO(step 4): reply to the address that came with this datagram.
-       TODO(step 6): n == 0 is an empty datagram: echo it too, and go on.
-       TODO(step 7): when sendto() fails, print "server: sendto IP:PORT:
-       strerror" and go on with the next datagram. */
+    /* TODO(step 2): until stopping, receive each datagram, print "N bytes
+       from IP:PORT" and send it back to its sender.
+       TODO(steps 3-7): exactly its bytes, to its own sender; empty ones
+       too; a failed reply is reported and the server goes on. */
     //{ step 2
     while (!stopping) {
         struct sockaddr_in from;

@@ -157,9 +157,7 @@ static int send_all(int fd, const char *buf, size_t len) {
    read; POLLOUT: a connect has finished), at most timeout_ms; returns 1
    when ready, 0 when the time ran out, -1 on error. */
 static int wait_ready(int fd, short events) {
-    /* TODO(step 1): poll() one struct pollfd {fd, events} for at most
-       timeout_ms (-1, no --timeout, waits as long as it takes); call it
-       again when it fails with EINTR; return what it returned. */
+    /* TODO(step 1): wait at most timeout_ms for events on fd with poll(). */
     //{ step 1
     struct pollfd p = {.fd = fd, .events = events};
     int n;
@@ -228,13 +226,8 @@ static int connect_to(const struct sockaddr_in *addr) {
         report("socket");
         return -1;
     }
-    /* TODO(step 2): a blocking connect() to a server whose accept queue is
-       full waits for minutes. Instead: set O_NONBLOCK with fcntl(); then
-       connect() returns at once, failing with EINPROGRESS while the
-       handshake goes on; wait_ready(fd, POLLOUT) for the end of it (0:
-       report_timeout("connect")); getsockopt(SO_ERROR) says whether it
-       worked (not 0: set errno to it, report("connect")); clear O_NONBLOCK
-       again. Write it in small functions of your own. */
+    /* TODO(step 2): connect without waiting longer than timeout_ms: a
+       non-blocking connect(), then wait_ready() for its end. */
     //{ step 2
     if (set_nonblocking(fd, 1) < 0) {
         report("fcntl");

@@ -225,11 +225,8 @@ static size_t watch_lines(struct line_watch *w, const char *buf, size_t len,
 /* Make recv() and send() on client c's socket fail with EAGAIN after
    idle_limit seconds without progress; returns 0 or -1. */
 static int set_idle_timeout(const struct client *c) {
-    /* TODO(step 3): fill a struct timeval with idle_limit (seconds, a
-       double: whole seconds in tv_sec, the rest in tv_usec; all zeros
-       would mean "wait for ever") and setsockopt() it on c->fd as
-       SO_RCVTIMEO and as SO_SNDTIMEO (a client that stops reading is idle
-       too). On -1, report_at("setsockopt", c->name) and return -1. */
+    /* TODO(step 3): make recv() and send() on c->fd give up after
+       idle_limit seconds. */
     //{ step 3
     struct timeval tv;
     tv.tv_sec = (time_t)idle_limit;
@@ -265,9 +262,7 @@ static enum session echo_session(const struct client *c) {
         ssize_t n = recv(c->fd, buf, sizeof buf, 0);
         if (n < 0 && errno == EINTR)
             continue;
-        /* TODO(step 3): with SO_RCVTIMEO set, recv() fails with EAGAIN or
-           EWOULDBLOCK when nothing came for idle_limit seconds: return
-           SESSION_IDLE then (client_thread prints the line and closes). */
+        /* TODO(step 3): nothing came for idle_limit seconds: SESSION_IDLE. */
         //{ step 3
         if (n < 0 && timed_out())
             return SESSION_IDLE; /* nothing came for idle_limit seconds */
