@@ -163,6 +163,7 @@ static int wait_ready(int fd, short events) {
     return 1; /* "ready" at once: until then, recv() waits for ever */
 }
 
+
 /* Connect to addr, giving up after timeout_ms; returns the socket (in
    blocking mode) or -1. */
 static int connect_to(const struct sockaddr_in *addr) {
