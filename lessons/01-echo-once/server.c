@@ -85,6 +85,6 @@ int main(int argc, char **argv) {
     /* TODO(step 2): accept one client, receive its message and send all of
        it back on the socket accept() returned. */
     pause(); /* until you write step 2: wait here, answer nobody */
-    /* TODO(step 3): close both sockets, then exit 0 if the echo worked. */
+    /* TODO(step 3): close both sockets and exit 0: the echo worked. */
     return 1;
 }

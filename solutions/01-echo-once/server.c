@@ -191,18 +191,20 @@ int main(int argc, char **argv) {
     /* TODO(step 2): accept one client, receive its message and send all of
        it back on the socket accept() returned. */
     //{ step 2
-    int status = 1;
     int conn = accept_client(listener);
-    if (conn >= 0)
-        status = echo_once(conn) == 0 ? 0 : 1;
+    if (conn < 0 || echo_once(conn) < 0) {
+        if (conn >= 0)
+            close(conn);
+        close(listener);
+        return 1;
+    }
     //}
     //> pause(); /* until you write step 2: wait here, answer nobody */
-    /* TODO(step 3): close both sockets, then exit 0 if the echo worked. */
+    /* TODO(step 3): close both sockets and exit 0: the echo worked. */
     //{ step 3
-    if (conn >= 0)
-        close(conn);
+    close(conn);
     close(listener);
-    return status;
+    return 0;
     //}
     //> return 1;
 }

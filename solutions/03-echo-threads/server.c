@@ -371,6 +371,9 @@ static int setup_signals(void) {
         report("sigaction");
         return -1;
     }
+    //}
+    //> (void)sa;
+    //{ step 6
     sa.sa_handler = on_stop;
     sa.sa_flags = SA_RESTART; /* other threads' calls carry on */
     if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0) {
@@ -378,7 +381,6 @@ static int setup_signals(void) {
         return -1;
     }
     //}
-    //> (void)sa;
     //> (void)on_stop; /* to be finished in step 6, above */
     return 0;
 }
