@@ -50,7 +50,7 @@ expect_exit_within_1s() {
 
     start_server
     peer_ok --why "a line is bye only when it is exactly 'bye' (or 'bye\\r', as nc -C and telnet send it) from one newline to the next, however recv() cut it up: carry the start of the line over from one recv() to the next. 'goodbye' and 'bye now' are not bye" \
-        byte-sender --message 'goodbye\nbye now\nbye\r\n' --expect-close
+        byte-sender --lockstep --message 'goodbye\nbye now\nbye\r\n' --expect-close
     wait_server_exit 2
     expect_server_status 0 "after bye, close the connection and the listener and return 0 from main"
 }

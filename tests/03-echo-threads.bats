@@ -13,7 +13,7 @@ teardown() {
 
 @test "step 1: a second client is served while the first stays connected" {
     start_server
-    start_peer_client hold --timeout 60 --message 'first client, staying on\n'
+    lab_start_holder "the first client must get its echo: accept() it and echo in its own thread" hold --timeout 60 --message 'first client, staying on\n'
     peer_ok --why "the server is still busy with the first client, which has not left: accept() in a loop and give each client a thread of its own (pthread_create), so the main thread is back in accept() at once" \
         echo-client --message 'second client, served meanwhile\n' --bye
     expect_server_running "the server must keep running after a client leaves"
@@ -75,7 +75,7 @@ teardown() {
 
 @test "step 6: SIGTERM ends the server with status 0 within 1 s" {
     start_server
-    start_peer_client hold --timeout 60 --message 'connected when the server stops\n'
+    lab_start_holder "a client must get its echo before the SIGTERM" hold --timeout 60 --message 'connected when the server stops\n'
     start_peer_client hold --timeout 60 --partial 'half a li'
     kill -TERM "$SERVER_PID"
     if ! server_exited_within 1; then

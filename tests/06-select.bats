@@ -50,7 +50,7 @@ wait_fd_count() {
 
 @test "step 3: one process with exactly one thread serves ten clients at once" {
     start_server
-    start_peer_client hold-many --connections 10 --timeout 30
+    lab_start_holder "each of ten clients sends a line first: serve every client through select(), not one at a time" hold-many --connections 10 --timeout 30
     # Idle clients, idle server: select() must sleep, not spin.
     local t0 t1
     t0=$(proc_cpu_ticks "$SERVER_PID")
@@ -164,7 +164,7 @@ C
 
 @test "step 7: SIGTERM stops the server promptly with status 0" {
     start_server
-    start_peer_client hold-many --connections 3 --timeout 30
+    lab_start_holder "three clients must be served at once before the SIGTERM" hold-many --connections 3 --timeout 30
     kill -TERM "$SERVER_PID"
     wait_server_exit 2
     expect_server_status 0 "catch SIGTERM (the handler only sets a flag), let it interrupt the wait (select() fails with EINTR), then close every client and the listener and return 0"
