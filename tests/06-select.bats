@@ -171,6 +171,9 @@ C
     # The race: SIGTERM after the loop tested the flag, before the wait.
     build_slow_wait || lab_fail "could not build the test's slow-wait.so"
     mark=$(mktemp -u /tmp/socklab-wait.XXXXXX)
+    # ASan (SANITIZE=1) wants its runtime first among preloaded libraries.
+    ASAN_OPTIONS="verify_asan_link_order=0:${ASAN_OPTIONS:-}"
+    lab_build_sandbox
     LD_PRELOAD=$SLOW_WAIT LAB_WAIT_MARK=$mark start_server
     lab_wait_for "[ -e '$mark' ]" 3 || true
     rm -f "$mark"
