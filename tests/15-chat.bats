@@ -136,7 +136,7 @@ expected \"* you are sox\"" \
     start_client "$SERVER_HOST" "$SERVER_PORT"
     client_type 'carol\n'
     wait_client_stdout '* welcome to the chat; your nickname?\n* you are carol\n' 3 \
-        "the client sends what you type and prints what arrives"
+        "the client sends what you type and prints whatever arrives as it arrives: poll() stdin and the socket together"
     peer_ok --why "the harness client could not join" \
         chat-say --nick dave --line 'hi carol'
     wait_client_stdout '* welcome to the chat; your nickname?\n* you are carol\n* dave joined\n<dave> hi carol\n' 3 \

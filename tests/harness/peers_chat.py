@@ -24,6 +24,7 @@ import time
 
 from peerlib import Deadline, Mismatch, connect, escape, option, peer, say
 
+GOODBYE = b"* server shutting down, goodbye"
 WHO = re.compile(rb"^\* online \((\d+)\):((?: [A-Za-z0-9_-]+)*)$")
 
 
@@ -199,10 +200,11 @@ def chat_room(args, deadline):
         ann.expect(b"<ben> hi ann", "the sender never gets its own line "
                    "back: ann's next line should be ben's message")
         cat.expect(b"<ben> hi ann")
-        cat.send(b"third\nfourth\n")
-        for other in (ann, ben):
-            other.expect(b"<cat> third")
-            other.expect(b"<cat> fourth", "each line is a message of its own")
+        for line in (b"third", b"fourth"):
+            cat.send(line + b"\n")
+            for other in (ann, ben):
+                other.expect(b"<cat> " + line, "each line is a message of "
+                             "its own")
         ann.send(b"/who\n")
         ann.expect_start(b"* online (", "only lines, never the sender's "
                          "own: the next line ann gets is the /who answer")
@@ -229,6 +231,10 @@ def chat_who(args, deadline):
             chats[2].send(b"after who\n")
             chats[0].expect(b"<fay-3> after who", "/who is answered to the "
                             "client who asked, nobody else")
+            lurker.send(b"lurk\n")
+            lurker.expect(b"* you are lurk", "a client still choosing its "
+                          "nickname is not in the room: it hears nothing of "
+                          "the others' joins and lines")
         finally:
             lurker.close()
     finally:
@@ -310,11 +316,12 @@ def chat_pieces(args, deadline):
 # ---------------------------------------------------------------- chat-slow
 
 def rss_kib(pid):
-    """The resident set size of pid in KiB (0 when it cannot be read)."""
+    """The peak resident set size of pid in KiB (VmHWM: the most it ever
+    held, so a queue freed at the drop still counts), 0 when unknown."""
     try:
         with open("/proc/%d/status" % pid) as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith("VmHWM:"):
                     return int(line.split()[1])
     except OSError:
         pass
@@ -329,7 +336,7 @@ BATCH = 32  # lines the talker sends at once
 @option("--max-bytes", type=int, default=48 << 20,
         help="give up when this much was said without the drop")
 @option("--pid", type=int, default=0, help="the server's pid, for its RSS")
-@option("--max-rss-growth", type=int, default=32 << 10, help="KiB")
+@option("--max-rss-growth", type=int, default=8 << 10, help="KiB")
 def chat_slow(args, deadline):
     slow = socket.socket()
     # A small receive buffer: the kernel holds little for the slow one.
@@ -355,7 +362,7 @@ def chat_slow(args, deadline):
                 raise Mismatch(
                     "talker said %d bytes to a room where \"slow\" reads "
                     "nothing, and slow was never dropped (the server's "
-                    "RSS went from %d to %d KiB): bound each client's "
+                    "peak RSS went from %d to %d KiB): bound each client's "
                     "output queue and drop a client whose queue would "
                     "overflow, telling the others \"* slow dropped: too "
                     "slow\"" % (sent, rss0, rss_kib(args.pid)))
@@ -379,7 +386,7 @@ def chat_slow(args, deadline):
         if args.pid:
             grown = rss_kib(args.pid) - rss0
             if grown > args.max_rss_growth:
-                raise Mismatch("the server's RSS grew by %d KiB while slow "
+                raise Mismatch("the server's peak RSS grew by %d KiB while slow "
                                "was not reading (at most %d KiB expected): "
                                "the queue must be bounded" % (
                                    grown, args.max_rss_growth))
@@ -474,9 +481,9 @@ def chat_hold(args, deadline):
         for c in chats:
             c.expect_eof("when the server stops it says goodbye and "
                          "closes every client")
-            if not c.seen or not c.seen[-1].startswith(b"* "):
+            if not c.seen or c.seen[-1] != GOODBYE:
                 c.fail("the last line before the close should be the "
-                       "server's goodbye, a line beginning \"* \"")
+                       "server's goodbye, %s" % escape(GOODBYE))
     finally:
         close_all(chats)
     say("ok: %d clients got a goodbye and a close" % len(chats))
