@@ -59,10 +59,10 @@ teardown() {
         --expect '* tools joined' --expect '<tools> hello from nc' \
         --expect '* tools left' --expect '* sox joined' \
         --expect '<sox> and from socat' --expect '* sox left' --timeout 8
-    LAB_REPRO+=("printf 'tools\\nhello from nc\\n/who\\n/quit\\n' | nc -q 3 127.0.0.1 $SERVER_PORT")
+    LAB_REPRO+=("printf 'tools\\nhello from nc\\n/who\\n/quit\\n' | nc -N 127.0.0.1 $SERVER_PORT")
     local out
     out=$(printf 'tools\nhello from nc\n/who\n/quit\n' |
-        timeout -k 1 5 nc -q 3 "$SERVER_HOST" "$SERVER_PORT" 2>&1) || true
+        timeout -k 1 5 nc -N "$SERVER_HOST" "$SERVER_PORT" 2>&1) || true
     [[ $out == *'* you are tools'*'* online (2): '*'* bye'* ]] ||
         lab_fail "nc saw: $out
 expected \"* you are tools\", a \"* online (2): ...\" line and \"* bye\"" \
