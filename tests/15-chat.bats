@@ -86,6 +86,7 @@ expected \"* you are sox\"" \
 @test "step 8: the admin socket (Unix domain, mode 0600) answers who, say, kick, stats" {
     chat_sock_dir
     start_server --admin "$SOCK_DIR/admin.sock" 127.0.0.1 0
+    wait_admin_line "$SOCK_DIR/admin.sock"
     [ -S "$SOCK_DIR/admin.sock" ] ||
         lab_fail "no socket file at $SOCK_DIR/admin.sock after the server said it listens" \
             "socket(AF_UNIX, SOCK_STREAM), bind() to a sockaddr_un holding the path, listen()"
@@ -109,6 +110,7 @@ expected \"* you are sox\"" \
 @test "step 9: SIGINT says goodbye, closes every client, removes the socket, exits 0" {
     chat_sock_dir
     start_server --admin "$SOCK_DIR/admin.sock" 127.0.0.1 0
+    wait_admin_line "$SOCK_DIR/admin.sock"
     start_chat_peer chat-hold --clients 3 --timeout 8
     kill -INT "$SERVER_PID"
     wait_server_exit 3

@@ -41,7 +41,8 @@ start_chat_peer() {
         lab_nap 20 # polling for the ready line, with a deadline
     done
     lab_fail "the harness peer '$name' could not get its clients into the room:
-$(tail -n 3 "$CHAT_PEER_OUT")" "${2:-step 1: the nickname handshake}"
+$(tail -n 3 "$CHAT_PEER_OUT")" \
+        "each client's first line is its nickname, answered \"* you are NICK\" (step 1), and the others hear \"* NICK joined\" (step 2)"
 }
 
 # Wait up to $1 seconds for the background peer to exit; fail with its
@@ -74,4 +75,18 @@ wait_fd_count() {
     done
     lab_fail "the server still has $now open fds ${secs} s after its clients left; it had $want before they came" \
         "$3"
+}
+
+# Wait up to 3 s for the server's line "admin on $1"; fail if it exits or
+# never says it.
+wait_admin_line() {
+    local end=$((${EPOCHREALTIME//[!0-9]/} + 3000000))
+    while [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ]; do
+        grep -qxF "admin on $1" "$LAB_TMP/server.out" 2>/dev/null && return 0
+        lab_alive "$SERVER_PID" || break
+        lab_nap 20 # polling for the admin line, with a deadline
+    done
+    expect_server_running "with --admin PATH the server opens the admin socket (step 8) and goes on serving" || return 1
+    lab_fail "the server never printed \"admin on $1\"" \
+        "step 8: after listen() on the Unix socket, print \"admin on PATH\" and flush"
 }
