@@ -196,9 +196,14 @@ def chat_room(args, deadline):
         for other in (ben, cat):
             other.expect(b"<ann> hello room", "a line from ann goes to every "
                          "other client as \"<ann> hello room\"")
+        ben.send(b"\n/dance\n")
+        ben.expect_start(b"ERR ", "an empty line says nothing, and a line "
+                         "beginning with / that is no command gets \"ERR "
+                         "unknown command ...\"")
         ben.send(b"hi ann\n")
         ann.expect(b"<ben> hi ann", "the sender never gets its own line "
-                   "back: ann's next line should be ben's message")
+                   "back, an empty line is not sent, and neither is an "
+                   "unknown command: ann's next line should be ben's message")
         cat.expect(b"<ben> hi ann")
         for line in (b"third", b"fourth"):
             cat.send(line + b"\n")
@@ -307,6 +312,12 @@ def chat_pieces(args, deadline):
         send_pieces(kim, [b" and more\n"], 0)
         jon.expect(b"<kim> four and more", "the end of a segment without a "
                    "newline is the start of the next line")
+        kim.send(b"y" * 1500)
+        kim.expect_start(b"ERR ", "1500 bytes with no newline: a line "
+                         "longer than the input buffer gets \"ERR line too "
+                         "long\", then the server closes the connection")
+        kim.expect_eof("a line too long ends the connection")
+        jon.expect(b"* kim left")
     finally:
         kim.close()
         jon.close()
