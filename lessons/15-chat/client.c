@@ -10,7 +10,7 @@
  * server closes. Lessons 06 and 07 gave the rest: names through
  * getaddrinfo(), non-blocking sends, an input buffer.
  *
- * Fill in the TODO of step 10 (lessons/15-chat/README.md); after it,
+ * Fill in the TODO of step 11 (lessons/15-chat/README.md); after it,
  * `make check LESSON=15` (or `check 15` in the lab) says how it went.
  *
  * usage: client [HOST [PORT]]    default 127.0.0.1 7777
@@ -167,7 +167,7 @@ static int talk(int fd) {
             }
             half_closed = 1;
         }
-        /* TODO(step 10): poll() the socket (for reading; for writing too
+        /* TODO(step 11): poll() the socket (for reading; for writing too
            while pending[] holds bytes) and stdin (while input is open and
            pending[] has room), then handle whichever is ready. */
         /* Until then: read a line, send it, print one reply (the room

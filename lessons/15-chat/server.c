@@ -564,5 +564,6 @@ int main(int argc, char **argv) {
         status = serve(listener, admin, &wait_mask);
     close_all();
     close(listener);
+    /* TODO(step 9): close the admin socket and remove its file. */
     return status;
 }

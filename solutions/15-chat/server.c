@@ -721,8 +721,8 @@ int main(int argc, char **argv) {
         status = serve(listener, admin, &wait_mask);
     close_all();
     close(listener);
-    //{ step 9
     /* TODO(step 9): close the admin socket and remove its file. */
+    //{ step 9
     if (admin >= 0) {
         close(admin);
         unlink(admin_path); /* the file outlives the socket otherwise */
