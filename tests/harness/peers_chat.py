@@ -196,23 +196,21 @@ def chat_room(args, deadline):
         for other in (ben, cat):
             other.expect(b"<ann> hello room", "a line from ann goes to every "
                          "other client as \"<ann> hello room\"")
-        ben.send(b"\n/dance\n")
-        ben.expect_start(b"ERR ", "an empty line says nothing, and a line "
-                         "beginning with / that is no command gets \"ERR "
-                         "unknown command ...\"")
+        ben.send(b"/dance\n")
+        ben.expect_start(b"ERR ", "a line beginning with / that is no "
+                         "command gets \"ERR unknown command ...\"")
         ben.send(b"hi ann\n")
         ann.expect(b"<ben> hi ann", "the sender never gets its own line "
-                   "back, an empty line is not sent, and neither is an "
-                   "unknown command: ann's next line should be ben's message")
+                   "back, and an unknown command is not a message: ann's next line should be ben's message")
         cat.expect(b"<ben> hi ann")
         for line in (b"third", b"fourth"):
             cat.send(line + b"\n")
             for other in (ann, ben):
                 other.expect(b"<cat> " + line, "each line is a message of "
                              "its own")
-        ann.send(b"/who\n")
-        ann.expect_start(b"* online (", "only lines, never the sender's "
-                         "own: the next line ann gets is the /who answer")
+        ann.send(b"/tango\n")
+        ann.expect_start(b"ERR ", "never the sender's own line: the next "
+                         "line ann gets is the answer to her /tango")
     finally:
         close_all(chats)
     say("ok: joins announced, lines broadcast to the others only")
@@ -303,10 +301,11 @@ def chat_pieces(args, deadline):
                     args.gap)
         jon.expect(b"<kim> a line cut in three pieces", "a line may arrive "
                    "in pieces: keep what came, per client, until its newline")
-        kim.send(b"one\ntwo\r\nthree\n/who\nfour")
+        kim.send(b"one\n\ntwo\r\nthree\n/who\nfour")
         for want in (b"<kim> one", b"<kim> two", b"<kim> three"):
             jon.expect(want, "several lines in one segment: handle each, in "
-                       "order, not only the first")
+                       "order, not only the first (an empty line among them "
+                       "says nothing)")
         kim.expect_start(b"* online (2)", "a /who among other lines in one "
                          "segment is a command all the same")
         send_pieces(kim, [b" and more\n"], 0)
