@@ -68,14 +68,15 @@ class Chat:
 
     def expect(self, want, why=""):
         """Read the next line; it must be want."""
-        got = self.line(escape(want))
+        got = self.line(escape(want) + (" (%s)" % why if why else ""))
         if got != want:
             self.fail("expected the line %s, got %s%s" % (
                 escape(want), escape(got), ". " + why if why else ""))
 
     def expect_start(self, start, why=""):
         """Read the next line; it must begin with start. Returns it."""
-        got = self.line("a line beginning %s" % escape(start))
+        got = self.line("a line beginning %s%s" % (
+            escape(start), " (%s)" % why if why else ""))
         if not got.startswith(start):
             self.fail("expected a line beginning %s, got %s%s" % (
                 escape(start), escape(got), ". " + why if why else ""))
