@@ -74,7 +74,8 @@ static struct client *clients[MAX_FDS]; /* indexed by fd */
 static unsigned long n_messages, n_dropped; /* for "stats" */
 static volatile sig_atomic_t stopping;  /* set by SIGINT and SIGTERM */
 
-/* Print "server: WHAT HOST:PORT: reason" for the current errno. */
+/* Print "server: WHAT HOST:PORT: reason" for the current errno (PORT as
+   it was given: a number or a service name). */
 static void report(const char *what) {
     fprintf(stderr, "server: %s %s:%s: %s\n", what, host, port,
             strerror(errno));
