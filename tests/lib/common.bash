@@ -819,7 +819,12 @@ lab_server_summary() {
         return 0
     fi
     [ -n "$SERVER_PID" ] || return 0
-    local state
+    local state end=$((${EPOCHREALTIME//[!0-9]/} + 500000))
+    # A server that crashed as the peer saw the reset may still be dying:
+    # wait a moment (failures only) so the transcript names its death.
+    while lab_alive "$SERVER_PID" && [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ]; do
+        lab_nap 10 # polling for its exit, with a deadline
+    done
     if lab_alive "$SERVER_PID"; then
         state="still running"
     else
