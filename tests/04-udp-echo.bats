@@ -83,14 +83,19 @@ expect_peer_received() {
 }
 
 @test "step 9: the client gives up with 'timed out' when nobody answers" {
-    LAB_CALL_TIMEOUT=2 # a client without a timeout is stopped here
+    LAB_CALL_TIMEOUT=4 # a client without a timeout is stopped here
     start_peer_server udp-silent
-    run_client_timed --timeout 1 127.0.0.1 "$PEER_PORT" anyone there
+    run_client_timed --timeout 1.5 127.0.0.1 "$PEER_PORT" anyone there
     expect_client_status 1 \
         "set SO_RCVTIMEO to the timeout before recvfrom(); it then fails with EAGAIN or EWOULDBLOCK when the time is up"
     expect_client_error "^client: recvfrom 127\.0\.0\.1:$PEER_PORT: timed out$" \
         "print one line, client: recvfrom HOST:PORT: timed out (strerror(EAGAIN) would say 'Resource temporarily unavailable')"
-    expect_client_elapsed 0.9 1.5 "wait --timeout seconds for the reply, no less and not much more"
+    expect_client_elapsed 1.4 3.5 "wait --timeout seconds for the reply, no less and not much more"
+    local longer=$CLIENT_CENTIS
+    run_client_timed --timeout 0.4 127.0.0.1 "$PEER_PORT" anyone there
+    expect_client_status 1
+    expect_client_elapsed 0.35 2.5 "wait --timeout seconds for the reply, no less and not much more"
+    expect_timeout_used "$longer" 0.6 "set SO_RCVTIMEO from --timeout (seconds and microseconds in a struct timeval), not a time of your own"
 }
 
 @test "step 10: the client ignores datagrams that do not come from the server" {

@@ -39,23 +39,33 @@ wait_server_line() {
     expect_client_status 0 "a reply that comes before the timeout is not a timeout: wait up to the whole --timeout"
     expect_client_stdout 'slow but in time\n'
     start_peer_server silent-server
-    run_client_timed --timeout 1 127.0.0.1 "$PEER_PORT" anyone there
+    LAB_CALL_TIMEOUT=4 run_client_timed --timeout 1.5 127.0.0.1 "$PEER_PORT" anyone there
     expect_client_status 1 \
         "before each recv(), poll() the socket for POLLIN with the timeout in milliseconds; poll() returning 0 means the time is up"
     expect_client_error "^client: recv 127\.0\.0\.1:$PEER_PORT: timed out$" \
         "print one line, client: recv HOST:PORT: timed out, and return 1"
-    expect_client_elapsed 0.9 1.5 "wait --timeout seconds for the echo, no less and not much more"
+    expect_client_elapsed 1.4 3.5 "wait --timeout seconds for the echo, no less and not much more"
+    local longer=$CLIENT_CENTIS
+    run_client_timed --timeout 0.4 127.0.0.1 "$PEER_PORT" anyone there
+    expect_client_status 1
+    expect_client_elapsed 0.35 2.5 "wait --timeout seconds for the echo, no less and not much more"
+    expect_timeout_used "$longer" 0.6 "poll() with --timeout in milliseconds, not a time of your own"
 }
 
 @test "step 2: with --timeout, the client's connect gives up on a full accept backlog" {
-    LAB_CALL_TIMEOUT=2 # a blocking connect waits here for minutes
+    LAB_CALL_TIMEOUT=4 # a blocking connect waits here for minutes
     start_peer_server backlog-full
-    run_client_timed --timeout 1 127.0.0.1 "$PEER_PORT" hello
+    run_client_timed --timeout 1.5 127.0.0.1 "$PEER_PORT" hello
     expect_client_status 1 \
         "set O_NONBLOCK with fcntl(), connect() (it fails with EINPROGRESS), then poll() for POLLOUT with the timeout; 0 means the time is up"
     expect_client_error "^client: connect 127\.0\.0\.1:$PEER_PORT: timed out$" \
         "print one line, client: connect HOST:PORT: timed out, and return 1"
-    expect_client_elapsed 0.9 1.5 "wait --timeout seconds for the connection, no less and not much more"
+    expect_client_elapsed 1.4 3.5 "wait --timeout seconds for the connection, no less and not much more"
+    local longer=$CLIENT_CENTIS
+    run_client_timed --timeout 0.4 127.0.0.1 "$PEER_PORT" hello
+    expect_client_status 1
+    expect_client_elapsed 0.35 2.5 "wait --timeout seconds for the connection, no less and not much more"
+    expect_timeout_used "$longer" 0.6 "poll() for the connection with --timeout in milliseconds, not a time of your own"
     port=$(free_port)
     run_client --timeout 1 127.0.0.1 "$port" anyone home
     expect_client_status 1 \

@@ -157,7 +157,7 @@ expect_case() {
     done
     # At nice 0 and with a 12 s wait for the echo, the spinner reaches its
     # 1 s of CPU within the step even beside two busy programs.
-    LAB_LIMIT_CPU=1 LAB_NICE=0 LAB_CALL_TIMEOUT=12 \
+    LAB_LIMIT_CPU=1 LAB_NICE=0 LAB_CALL_TIMEOUT_FLOOR=12 \
         run timeout 300 python3 "$ROOT/tests/grader/grade.py" class \
         "$class" --lesson 01 --sanitize --build "$SELFTEST/build2" \
         --reports "$SELFTEST/reports2"

@@ -64,6 +64,9 @@ LAB_IMPL=${LAB_IMPL:-lessons}
 LESSON=$(basename "$BATS_TEST_FILENAME" .bats)
 LAB_BIN_DIR=${LAB_BIN_DIR:-$LAB_ROOT/build/$LAB_IMPL}
 LAB_CALL_TIMEOUT=${LAB_CALL_TIMEOUT:-5}
+# No call is bounded below LAB_CALL_TIMEOUT_FLOOR seconds, whatever a step
+# sets: for a slow machine, valgrind, or a CPU limit that must be reached.
+LAB_CALL_TIMEOUT_FLOOR=${LAB_CALL_TIMEOUT_FLOOR:-0}
 LAB_LISTEN_TIMEOUT=${LAB_LISTEN_TIMEOUT:-3}
 # -S: the harness is standard library only, and site's start-up (a .pth
 # file importing a package) can cost more than the peer itself.
@@ -350,6 +353,7 @@ start_server() {
 # Run this lesson's server in the foreground with ARGS, for steps where it
 # must exit by itself (bad usage, port in use). Sets status and stderr.
 run_server() {
+    local LAB_CALL_TIMEOUT=$((LAB_CALL_TIMEOUT > LAB_CALL_TIMEOUT_FLOOR ? LAB_CALL_TIMEOUT : LAB_CALL_TIMEOUT_FLOOR))
     local bin
     bin=$(lab_program server) || return 1
     SERVER_CMD="$(lab_rel "$bin") $(lab_args "$@")"
@@ -567,6 +571,7 @@ proc_cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null; }
 # by LAB_CALL_TIMEOUT. Sets status, output (stdout, first 64 KiB), stderr;
 # the exact bytes are in $CLIENT_OUT.
 run_client() {
+    local LAB_CALL_TIMEOUT=$((LAB_CALL_TIMEOUT > LAB_CALL_TIMEOUT_FLOOR ? LAB_CALL_TIMEOUT : LAB_CALL_TIMEOUT_FLOOR))
     local bin
     bin=$(lab_program client) || return 1
     local input=${LAB_STDIN:-/dev/null}
@@ -598,6 +603,7 @@ run_client() {
 # its transcript unless it is satisfied. The first argument may be
 # --why "TEXT": a diagnosis of the usual causes, added to the transcript.
 peer_ok() {
+    local LAB_CALL_TIMEOUT=$((LAB_CALL_TIMEOUT > LAB_CALL_TIMEOUT_FLOOR ? LAB_CALL_TIMEOUT : LAB_CALL_TIMEOUT_FLOOR))
     local why=''
     if [ "$1" = --why ]; then
         why=$2
@@ -686,6 +692,19 @@ run_client_timed() {
 
 # Fail unless the last run_client_timed took at least $1 and at most $2
 # seconds; $3 (optional): the usual causes.
+# After a run_client_timed with a long --timeout (its CLIENT_CENTIS kept
+# by the caller as $1) and one with a shorter --timeout, fail unless the
+# second gave up at least $2 seconds sooner: the client uses the value it
+# is given, not a time of its own. Wide bounds, a difference: steady on a
+# busy machine.
+expect_timeout_used() {
+    local longer=$1 min
+    min=$(lab_centis "$2")
+    [ $((longer - CLIENT_CENTIS)) -ge "$min" ] && return 0
+    lab_fail "with a shorter --timeout the client gave up after $CLIENT_SECONDS s, not $2 s sooner than with the longer one ($(printf '%d.%02d' $((longer / 100)) $((longer % 100))) s)" \
+        "${3:-use the --timeout the user gives, not a time of your own}"
+}
+
 expect_client_elapsed() {
     local min max
     min=$(lab_centis "$1") max=$(lab_centis "$2")
@@ -705,6 +724,7 @@ expect_client_elapsed() {
 # its own, so run_client can run meanwhile; once it has exited
 # (wait_client_exit) the expect_client_* checks read them.
 start_client() {
+    local LAB_CALL_TIMEOUT=$((LAB_CALL_TIMEOUT > LAB_CALL_TIMEOUT_FLOOR ? LAB_CALL_TIMEOUT : LAB_CALL_TIMEOUT_FLOOR))
     local bin fifo=$LAB_TMP/client.in
     bin=$(lab_program client) || return 1
     CLIENT_CMD="$(lab_rel "$bin") $(lab_args "$@")"
