@@ -110,5 +110,11 @@ teardown() {
     printf 'bye\n' 1<>"$LAB_TMP/first.in"
     lab_wait_for "! kill -0 $first 2>/dev/null" 3 ||
         lab_fail "the first client sent bye and was still running 3 s later" "echo the bye line, then close that client's socket"
+    local rc=0 said
+    wait "$first" 2>/dev/null || rc=$?
+    said=$(head -c 300 "$LAB_TMP/first.out")
+    [ "$rc" -eq 0 ] && [ "$said" = $'first client here\nbye' ] ||
+        lab_fail "the first client ended with status $rc after printing $(lab_escape "$said"); expected its two echoes, then status 0" \
+            "a client that waited while another talked is served to the end: echo its bye too, then close its socket"
     expect_server_running "clients leaving must not stop the server"
 }
