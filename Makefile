@@ -73,12 +73,14 @@ $(BUILD)/tools/%: tests/harness/%.c
 
 # ---------------------------------------------------------------- the lab REPL
 
-LAB_SOURCES := $(wildcard lab/*.c)
+# In layers (lab/main.c tells; tests/lab/layers checks): base/ at the
+# bottom, then core/, then the command groups of cmd/, then main.c.
+LAB_SOURCES := $(wildcard lab/*.c lab/base/*.c lab/core/*.c lab/cmd/*.c)
 LAB_OBJECTS := $(patsubst %.c,$(BUILD)/%.o,$(LAB_SOURCES))
 
 $(BUILD)/lab/%.o: lab/%.c
 	@mkdir -p $(@D)
-	$(CC) $(LAB_CFLAGS) -D_DEFAULT_SOURCE $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(LAB_CFLAGS) -D_DEFAULT_SOURCE -Ilab $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/lab/lab: $(LAB_OBJECTS)
 	$(CC) $(LAB_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lreadline $(LDLIBS)

@@ -228,8 +228,9 @@ class LabOnATerminal(unittest.TestCase):
 
     def test_tab_completes_lesson_numbers_slugs_and_all(self):
         r = self.start()
-        r.send("hint 1\t")  # Readline rubs out the 1, then writes the name
-        r.expect(r"01-echo-once $")
+        # (A bare "1" would be ambiguous with lessons 10-19 there.)
+        r.send("hint 01\t")
+        r.expect(r"hint 01-echo-once $")
         r.send("\x15hint echo-o\t")
         r.expect(r"hint echo-once $")
         r.send("1\r")

@@ -5,7 +5,19 @@
  * results.json, and record the progress. watch re-checks whenever a
  * file of the lesson is saved (inotify, or polling where there is none).
  */
-#include "core.h"
+#include "cmd/cmd.h"
+
+#include "base/files.h"
+#include "base/json.h"
+#include "base/loop.h"
+#include "base/mem.h"
+#include "base/term.h"
+#include "core/lessons.h"
+#include "core/proc.h"
+#include "core/progress.h"
+#include "core/registry.h"
+
+#include <stdio.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -205,16 +217,11 @@ static int follow_events(struct check_run *run, int fd, FILE *log) {
             free(pending.data);
             return -1;
         }
-        struct pollfd fds[65] = {{.fd = fd, .events = POLLIN}};
-        int njobs = jobs_pollfds(fds + 1, 64);
-        int ready = poll(fds, (nfds_t)(1 + njobs), 500);
+        short ready = loop_wait_fd(fd, POLLIN, lab_now() + 0.5, 1);
         if (ready <= 0) {
             progress_draw(run);
             continue;
         }
-        jobs_handle(fds + 1, njobs);
-        if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
-            continue;
         ssize_t n = read(fd, chunk, sizeof chunk);
         if (n < 0 && errno == EINTR)
             continue;
@@ -398,7 +405,7 @@ static int sum_up_lesson(const struct json *l, const struct check_run *run) {
         return nfailing == 0;
     }
     record_lesson(l);
-    if (total > 0 && passed == total)
+    if (lesson_passed(passed, total))
         printf("%s%s: all %d steps pass.%s `list` shows your progress; "
                "`solution %02d` shows the reference.\n",
                C_GREEN, name, total, C_OFF, number);
@@ -413,7 +420,7 @@ static int sum_up_lesson(const struct json *l, const struct check_run *run) {
                    C_DIM, not_run, number, C_OFF);
     }
     free(failing);
-    return total > 0 && passed == total;
+    return lesson_passed(passed, total);
 }
 
 /* The number of steps run asks for, from the lessons' tests. */
@@ -465,21 +472,18 @@ static int check_and_show(struct check_run *run) {
     return status;
 }
 
-int cmd_check(int argc, char **argv) {
+static int cmd_check(int argc, char **argv) {
     struct check_run run = {0};
-    for (int i = 2; i < argc; i++) {
+    run.verbose = lab_opt("--verbose");
+    run.all = lab_opt("--all");
+    if (argc > 2) {
         char *end;
-        long n = strtol(argv[i], &end, 10);
-        if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0)
-            run.verbose = 1;
-        else if (strcmp(argv[i], "--all") == 0)
-            run.all = 1;
-        else if (*argv[i] && !*end && n > 0 && n < 1000 && !run.step)
-            run.step = (int)n;
-        else {
+        long n = strtol(argv[2], &end, 10);
+        if (!*argv[2] || *end || n <= 0 || n >= 1000) {
             lab_usage(argv[0]);
             return 2;
         }
+        run.step = (int)n;
     }
     if (strcmp(argv[1], "all") == 0) {
         if (lessons_count() == 0) {
@@ -559,15 +563,10 @@ static int source_event(int fd) {
     return hit;
 }
 
-/* Sleep up to ms, waking for job output; returns early on Ctrl-C. */
+/* Sleep up to ms (-1: no bound) or until fd is readable, the loop going
+   on meanwhile; returns early on Ctrl-C. */
 static void nap(int ms, int fd) {
-    struct pollfd fds[65];
-    int n = 0;
-    if (fd >= 0)
-        fds[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
-    int njobs = jobs_pollfds(fds + n, 64);
-    if (poll(fds, (nfds_t)(n + njobs), ms) > 0)
-        jobs_handle(fds + n, njobs);
+    loop_wait_fd(fd, POLLIN, ms < 0 ? -1 : lab_now() + ms / 1000.0, 1);
 }
 
 /* Wait until a source of dir changes (1) or Ctrl-C (0). */
@@ -596,7 +595,7 @@ static int wait_for_change(int fd, const char *dir, unsigned long long *last) {
     }
 }
 
-int cmd_watch(int argc, char **argv) {
+static int cmd_watch(int argc, char **argv) {
     (void)argc;
     struct lesson *l = lesson_find(argv[1]);
     if (!l)
@@ -637,4 +636,31 @@ int cmd_watch(int argc, char **argv) {
     free(dir);
     printf("\nwatch stopped\n");
     return 0;
+}
+
+/* ---------------------------------------------------------------- the table */
+
+#define LESSONS "Lessons"
+
+static const struct lab_command rows[] = {
+    {"check", "N|all [STEP] [--all] [--verbose]", cmd_check,
+     "build, grade and record lesson N (or all)", NULL, LESSONS,
+     "Runs the same grader as `make check` (tests/grader/grade.py): builds\n"
+     "your programs, runs the lesson's test and shows each step the moment\n"
+     "it passes or fails, with what went wrong; records the result for\n"
+     "`list`. It stops at the first failing step: --all runs every step\n"
+     "(the first failure shows its whole transcript, the others their first\n"
+     "line; --verbose shows them all). STEP runs that step alone: `check 01\n"
+     "3`. Ctrl-C stops it."},
+    {"watch", "N", cmd_watch, "re-check lesson N on every save, till Ctrl-C",
+     NULL, LESSONS,
+     "Leave it running in one terminal while you edit in another: every save\n"
+     "of a .c file in lessons/NN-slug/ re-checks the lesson (inotify; with\n"
+     "LAB_WATCH_POLL=1, or where inotify is missing, it polls twice a "
+     "second)."},
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+void check_register(void) {
+    lab_register(rows);
 }

@@ -1,0 +1,5 @@
+/* cmd/bench.c - placeholder. */
+#include "cmd/cmd.h"
+
+void bench_register(void) {
+}
