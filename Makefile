@@ -8,6 +8,7 @@
 #   make bench      how fast: check, make check, grade, make test (medians)
 #   make doctor     say what is missing and why;  make setup  installs it
 #   make dist       the student hand-out tarball (LESSONS=01-03: a stage)
+#   make gradescope the Gradescope autograder zip;  make export FORMAT=...
 #   make clean      remove build/
 #
 # Everything generated goes under build/.
@@ -169,3 +170,22 @@ setup-quiet:
 
 clean:
 	rm -rf $(BUILD)
+
+# ---------------------------------------------------------------- classroom platforms
+
+# Gradescope's autograder: $(BUILD)/gradescope/autograder.zip, setup.sh and
+# run_autograder at its root beside this checkout (no solutions/). LESSON=NN
+# (or LESSON="01 02") grades only those lessons. Other platforms: `make
+# export FORMAT=...` turns make check's results.json into theirs
+# (gradescope, classroom, prairielearn, autolab, junit) in $(REPORTS)/export/.
+# docs/instructors.md has a section per platform.
+.PHONY: gradescope export
+gradescope:
+	python3 tests/grader/export.py zip -o $(BUILD)/gradescope/autograder.zip$(foreach l,$(LESSON), --lesson $(l))
+
+EXPORT_EXT = $(if $(filter junit,$(FORMAT)),xml,$(if $(filter autolab,$(FORMAT)),txt,json))
+export:
+	@case "$(FORMAT)" in gradescope|classroom|prairielearn|autolab|junit) ;; \
+	    *) echo "usage: make export FORMAT=gradescope|classroom|prairielearn|autolab|junit [RESULTS=FILE] [OUT=FILE]" >&2; exit 2 ;; esac
+	python3 tests/grader/export.py $(FORMAT) $(or $(RESULTS),$(REPORTS)/results.json) \
+	    -o $(or $(OUT),$(REPORTS)/export/$(FORMAT).$(EXPORT_EXT))

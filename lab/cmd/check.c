@@ -173,6 +173,13 @@ static void show_step(struct check_run *run, const struct json *ev) {
     run->done++;
     if (!json_num(ev, "ran"))
         return; /* skipped after a failure: the summary counts them */
+    const char *skipped = json_str(ev, "skipped");
+    if (json_num(ev, "passed") && skipped) {
+        /* Not this student's doing: the machine cannot run the step. */
+        printf("  %sskip%s %s (%s)\n", C_YELLOW, C_OFF, name ? name : "?",
+               skipped);
+        return;
+    }
     if (json_num(ev, "passed")) {
         printf("  %s%s%s %s\n", C_GREEN, lab_utf8 ? "\u2713" : "pass", C_OFF,
                name ? name : "?");

@@ -20,10 +20,21 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import peerlib  # noqa: E402
 
 
-def load_peers():
-    """Import every peers_*.py module so its peers register themselves."""
+def load_peers(name=None):
+    """Import the peers_*.py modules so their peers register themselves:
+    every module, or with name only those whose text names it (a start
+    then imports one module of the harness, not all of them)."""
     here = os.path.dirname(os.path.abspath(__file__))
-    for path in sorted(glob.glob(os.path.join(here, "peers_*.py"))):
+    paths = sorted(glob.glob(os.path.join(here, "peers_*.py")))
+    if name is not None:
+        quoted = ('"%s"' % name).encode()
+        with_name = []
+        for path in paths:
+            with open(path, "rb") as f:
+                if quoted in f.read():
+                    with_name.append(path)
+        paths = with_name or paths
+    for path in paths:
         importlib.import_module(os.path.basename(path)[:-3])
     return peerlib.PEERS
 
@@ -42,7 +53,8 @@ def parser_for(func):
 
 
 def main(argv):
-    peers = load_peers()
+    wanted = argv[0] if argv and not argv[0].startswith("-") else None
+    peers = load_peers(wanted)
     if len(argv) < 1 or argv[0] in ("-h", "--help", "--list"):
         for name in sorted(peers):
             print("%-18s %s" % (name, peers[name].peer_help))

@@ -228,9 +228,9 @@ class LabOnATerminal(unittest.TestCase):
 
     def test_tab_completes_lesson_numbers_slugs_and_all(self):
         r = self.start()
-        # (A bare "1" would be ambiguous with lessons 10-19 there.)
-        r.send("hint 01\t")
-        r.expect(r"hint 01-echo-once $")
+        # Readline rubs out the 2, then writes the name (a 1 could be 10-19)
+        r.send("hint 2\t")
+        r.expect(r"02-echo-repeat $")
         r.send("\x15hint echo-o\t")
         r.expect(r"hint echo-once $")
         r.send("1\r")
