@@ -296,7 +296,7 @@ static int run_grader(struct check_run *run, const char *dir) {
     else {
         /* Its own group: Ctrl-C reaches it through us (SIGINT first, so
            it can end its bats runs), and it dies with us. */
-        struct spawn how = {devnull, pipefd[1], errfd, 1, SIGINT};
+        struct spawn how = {devnull, pipefd[1], errfd, 1, SIGINT, 0};
         pid = spawn_process(argv, &how);
         close(pipefd[1]);
     }

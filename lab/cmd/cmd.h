@@ -23,6 +23,9 @@ void run_register(void);
 
 /* trace.c: trace (a program's socket calls, from strace). */
 void trace_register(void);
+/* Print the socket calls of a `strace -f -o` file the playground's way,
+   each line after indent; returns how many, or -1 when it is unreadable. */
+int trace_print_file(const char *path, const char *indent);
 
 /* capture.c: capture (a step's packets, from tcpdump). */
 void capture_register(void);

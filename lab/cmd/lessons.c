@@ -119,7 +119,7 @@ static void lab_page(const char *text, size_t len) {
        see the end of the text. */
     fcntl(p[0], F_SETFD, FD_CLOEXEC);
     fcntl(p[1], F_SETFD, FD_CLOEXEC);
-    struct spawn how = {p[0], -1, -1, 0, 0};
+    struct spawn how = {p[0], -1, -1, 0, 0, 0};
     pid_t pid = spawn_process(argv, &how);
     close(p[0]);
     if (pid < 0) {

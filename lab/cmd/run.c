@@ -36,7 +36,7 @@ static int run_foreground(char **argv) {
     /* In a script, stdin is the script: the client must not eat it. */
     int devnull =
         lab_mode == MODE_SCRIPT ? open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
-    struct spawn how = {devnull, -1, -1, 0, SIGTERM};
+    struct spawn how = {devnull, -1, -1, 0, SIGTERM, 0};
     pid_t pid = spawn_process(argv, &how);
     if (devnull >= 0)
         close(devnull);

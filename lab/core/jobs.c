@@ -299,7 +299,7 @@ struct job *jobs_start(char **argv, const char *command) {
         return NULL;
     }
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    struct spawn how = {devnull, out[1], err[1], 1, SIGTERM};
+    struct spawn how = {devnull, out[1], err[1], 1, SIGTERM, 0};
     pid_t pid = spawn_process(argv, &how);
     close(out[1]);
     close(err[1]);

@@ -24,12 +24,48 @@
 
 /* In the child: set up fds and signals, then exec; reports errno on the
    cloexec pipe fd when exec fails. Never returns. */
+/* Close what the lab inherited above fd last (its parent's stray fds),
+   but the exec-error pipe fd and the ones dup2'ed to 0-2 next, so that
+   the program's first socket is 3 as in the lessons. */
+static void keep_only_ours(int last, int fd, const int from[3]) {
+#ifdef SYS_close_range
+    int keep[4] = {fd, from[0], from[1], from[2]};
+    int low = last + 1;
+    for (;;) {
+        int next = -1; /* the lowest fd to keep at or above low */
+        for (int i = 0; i < 4; i++)
+            if (keep[i] >= low && (next < 0 || keep[i] < next))
+                next = keep[i];
+        if (next < 0) {
+            syscall(SYS_close_range, (unsigned)low, ~0U, 0);
+            return;
+        }
+        if (next > low)
+            syscall(SYS_close_range, (unsigned)low, (unsigned)next - 1, 0);
+        low = next + 1;
+    }
+#else
+    (void)last;
+    (void)fd;
+    (void)from;
+#endif
+}
+
 static void exec_child(char *const argv[], const struct spawn *how, int fd) {
     if (how->new_group)
         setpgid(0, 0);
     if (how->death_signal)
         prctl(PR_SET_PDEATHSIG, how->death_signal);
+    if (how->extra > 0) { /* fd 3: out of the way of the exec-error pipe */
+        if (fd == 3)
+            fd = fcntl(fd, F_DUPFD_CLOEXEC, 4);
+        if (how->extra == 3)
+            fcntl(3, F_SETFD, 0);
+        else
+            dup2(how->extra, 3);
+    }
     int from[3] = {how->in, how->out, how->err};
+    keep_only_ours(how->extra > 0 ? 3 : 2, fd, from);
     for (int i = 0; i < 3; i++)
         if (from[i] == i)
             fcntl(i, F_SETFD, 0); /* keep it across exec */
@@ -239,7 +275,7 @@ int capture(char *const argv[], char **out, size_t *len, int merge,
     fcntl(p[0], F_SETFD, FD_CLOEXEC);
     fcntl(p[1], F_SETFD, FD_CLOEXEC);
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-    struct spawn how = {devnull, p[1], merge ? p[1] : devnull, 1, SIGKILL};
+    struct spawn how = {devnull, p[1], merge ? p[1] : devnull, 1, SIGKILL, 0};
     pid_t pid = spawn_process(argv, &how);
     close(p[1]);
     if (devnull >= 0)
@@ -311,7 +347,7 @@ int build_program(const char *impl, const char *name, const char *prog) {
                     target,
                     NULL};
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    struct spawn how = {devnull, -1, -1, 1, SIGTERM};
+    struct spawn how = {devnull, -1, -1, 1, SIGTERM, 0};
     pid_t pid = spawn_process(argv, &how);
     if (devnull >= 0)
         close(devnull);

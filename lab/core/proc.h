@@ -15,6 +15,7 @@ struct spawn {
     int in, out, err;
     int new_group;
     int death_signal; /* sent to it if the lab dies; 0 none */
+    int extra;        /* given to it as fd 3 (strace's -o); 0 none */
 };
 pid_t spawn_process(char *const argv[], const struct spawn *how);
 
