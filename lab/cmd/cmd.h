@@ -27,8 +27,22 @@ void trace_register(void);
    each line after indent; returns how many, or -1 when it is unreadable. */
 int trace_print_file(const char *path, const char *indent);
 
-/* capture.c: capture (a step's packets, from tcpdump). */
+/* capture.c: capture (a program's packets, from tcpdump). */
 void capture_register(void);
+/* A tcpdump on lo, writing every TCP and UDP packet to raw. */
+struct sniffer;
+/* Start one and wait till it listens; 0, or -1 after saying why (stop
+   it all the same). */
+int sniffer_start(struct sniffer **s, const char *raw);
+/* Stop it, keep the packets of ports in kept (a .pcap) and print them
+   in a few lines after indent (server: the server's port); returns how
+   many packets, -1 when tcpdump could not read them. */
+int sniffer_show(struct sniffer *s, const long *ports, int nports, long server,
+                 const char *kept, const char *indent);
+/* Free it (and remove the raw capture). */
+void sniffer_stop(struct sniffer *s);
+/* A new path build/captures/NAME-PROG-TIME.pcap (malloc'ed). */
+char *capture_file(const char *name, const char *prog);
 
 /* bench.c: bench (the student's server against the reference). */
 void bench_register(void);
