@@ -86,8 +86,13 @@ $(BUILD)/lab/%.o: lab/%.c
 $(BUILD)/lab/lab: $(LAB_OBJECTS)
 	$(CC) $(LAB_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lreadline $(LDLIBS)
 
+# The bench's load generator (a program of its own, not part of the REPL).
+$(BUILD)/lab/tools/%: lab/tools/%.c
+	@mkdir -p $(@D)
+	$(CC) $(LAB_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LDFLAGS)
+
 .PHONY: lab-build
-lab-build: $(BUILD)/lab/lab
+lab-build: $(BUILD)/lab/lab $(BUILD)/lab/tools/loadgen
 
 lab: setup-quiet lab-build
 	@$(BUILD)/lab/lab
