@@ -19,6 +19,7 @@
 
 #include <stdio.h>
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +62,9 @@ struct check_run {
     int broken;         /* a program did not compile: said once */
     int progress;       /* a progress line is on the screen */
     double started;
+    int trace, capture; /* show a failing step's socket calls, packets */
+    int first_failing;  /* the first failing step of the lesson, 0 none */
+    char *transcript;   /* the transcript of the first failing step */
 };
 
 /* The real Python interpreter, asked of `python3` once: on machines where
@@ -188,6 +192,10 @@ static void show_step(struct check_run *run, const struct json *ev) {
     printf("  %s%s%s %s\n", C_RED, lab_utf8 ? "\u2717" : "FAIL", C_OFF,
            name ? name : "?");
     run->failures++;
+    if (!run->first_failing && name && strncmp(name, "step ", 5) == 0) {
+        run->first_failing = atoi(name + 5);
+        run->transcript = xstrdup(transcript ? transcript : "");
+    }
     if (transcript && *transcript &&
         !(run->broken && strstr(transcript, "does not compile")))
         print_transcript(transcript, run->verbose || run->failures == 1);
@@ -479,6 +487,120 @@ static int check_and_show(struct check_run *run) {
     return status;
 }
 
+/* ------------------------------------------------- a closer look (--trace) */
+
+/* The ports a transcript names (HOST:PORT, "port N"), at most max;
+   *server is the one after "listening on" (or the first). */
+static int ports_in(const char *text, long *ports, int max, long *server) {
+    int n = 0;
+    *server = 0;
+    for (const char *p = text; *p && n < max; p++) {
+        const char *digits = NULL;
+        if (*p == ':' && p > text && (isdigit((unsigned char)p[-1]) ||
+                                      p[-1] == ']' || p[-1] == 't'))
+            digits = p + 1; /* 127.0.0.1:4000, [::1]:4000, localhost:4000 */
+        else if (strncmp(p, "port ", 5) == 0)
+            digits = p + 5;
+        else if (strncmp(p, "127.0.0.1 ", 10) == 0) /* a command line's */
+            digits = p + 10;
+        else if (strncmp(p, "::1 ", 4) == 0 || strncmp(p, "localhost ", 10) == 0)
+            digits = strchr(p, ' ') + 1;
+        if (!digits || !isdigit((unsigned char)*digits))
+            continue;
+        char *end;
+        long port = strtol(digits, &end, 10);
+        if (port <= 0 || port > 65535 || isdigit((unsigned char)*end))
+            continue;
+        int seen = 0;
+        for (int i = 0; i < n; i++)
+            seen |= ports[i] == port;
+        if (!seen)
+            ports[n++] = port;
+        const char *line = p;
+        while (line > text && line[-1] != '\n')
+            line--;
+        if (!*server && strncmp(line + strspn(line, " "), "listening on", 12) == 0)
+            *server = port;
+    }
+    if (!*server && n)
+        *server = ports[0];
+    return n;
+}
+
+/* Print the socket calls of every trace file in dir. */
+static void show_traces(const char *dir) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int files = 0;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *path = xprintf("%s/%s", dir, e->d_name);
+        printf("  %s%s's socket calls:%s\n", C_BOLD, e->d_name, C_OFF);
+        if (trace_print_file(path, "    ") == 0)
+            printf("    (none)\n");
+        unlink(path);
+        free(path);
+        files++;
+    }
+    if (d)
+        closedir(d);
+    if (!files)
+        printf("  %s(no trace came back: the lesson's test starts the "
+               "programs without strace; tests/lib/common.bash must honour "
+               "LAB_TRACE_DIR)%s\n",
+               C_DIM, C_OFF);
+    rmdir(dir);
+}
+
+/* Run the first failing step again under strace (LAB_TRACE_DIR, which
+   the tests honour) and/or tcpdump (outside the grader's network
+   namespace: LAB_NETNS=0), and show its calls and packets. */
+static void look_closer(const struct check_run *first) {
+    struct check_run again = {0};
+    again.lesson = first->lesson;
+    again.step = first->first_failing;
+    again.failures = 1; /* the transcript was shown: its first line only */
+    printf("\n%sstep %d again, %s:%s\n", C_BOLD, again.step,
+           first->trace && first->capture ? "traced and captured"
+           : first->trace                 ? "traced"
+                                          : "captured",
+           C_OFF);
+    char tdir[] = "/tmp/lab-trace-XXXXXX";
+    int traced = first->trace && mkdtemp(tdir) && chmod(tdir, 01777) == 0;
+    if (traced)
+        setenv("LAB_TRACE_DIR", tdir, 1);
+    struct sniffer *s = NULL;
+    char *kept = NULL, *raw = NULL;
+    if (first->capture) {
+        kept = capture_file(first->lesson, "step");
+        raw = xprintf("%s.raw", kept);
+        setenv("LAB_NETNS", "0", 1);
+        if (sniffer_start(&s, raw) != 0) {
+            sniffer_stop(s);
+            s = NULL;
+        }
+    }
+    check_and_show(&again);
+    unsetenv("LAB_TRACE_DIR");
+    unsetenv("LAB_NETNS");
+    if (traced)
+        show_traces(tdir);
+    if (s) {
+        long ports[8], server;
+        const char *text = again.transcript ? again.transcript
+                                            : first->transcript;
+        int n = ports_in(text ? text : "", ports, 8, &server);
+        printf("  %sthe step's packets (kept in %s for Wireshark):%s\n",
+               C_BOLD, kept, C_OFF);
+        sniffer_show(s, ports, n, server, kept, "    ");
+        sniffer_stop(s);
+    }
+    free(again.transcript);
+    free(kept);
+    free(raw);
+}
+
 static int cmd_check(int argc, char **argv) {
     struct check_run run = {0};
     run.verbose = lab_opt("--verbose");
@@ -512,7 +634,14 @@ static int cmd_check(int argc, char **argv) {
         return 2;
     }
     run.lesson = l->name;
-    return check_and_show(&run);
+    run.trace = lab_opt("--trace");
+    run.capture = lab_opt("--capture");
+    int status = check_and_show(&run);
+    if (status == 1 && run.first_failing && (run.trace || run.capture) &&
+        !lab_interrupted)
+        look_closer(&run);
+    free(run.transcript);
+    return status;
 }
 
 /* ---------------------------------------------------------------- watch */
@@ -650,7 +779,8 @@ static int cmd_watch(int argc, char **argv) {
 #define LESSONS "Lessons"
 
 static const struct lab_command rows[] = {
-    {"check", "N|all [STEP] [--all] [--verbose]", cmd_check,
+    {"check", "N|all [STEP] [--all] [--verbose] [--trace] [--capture]",
+     cmd_check,
      "build, grade and record lesson N (or all)", NULL, LESSONS,
      "Runs the same grader as `make check` (tests/grader/grade.py): builds\n"
      "your programs, runs the lesson's test and shows each step the moment\n"
@@ -658,7 +788,10 @@ static const struct lab_command rows[] = {
      "`list`. It stops at the first failing step: --all runs every step\n"
      "(the first failure shows its whole transcript, the others their first\n"
      "line; --verbose shows them all). STEP runs that step alone: `check 01\n"
-     "3`. Ctrl-C stops it."},
+     "3`. --trace runs the first failing step again under strace and shows\n"
+     "its programs' socket calls (as `trace` does); --capture runs it again\n"
+     "while tcpdump listens on loopback and shows its packets (as `capture`\n"
+     "does). Ctrl-C stops it."},
     {"watch", "N", cmd_watch, "re-check lesson N on every save, till Ctrl-C",
      NULL, LESSONS,
      "Leave it running in one terminal while you edit in another: every save\n"

@@ -75,3 +75,36 @@ teardown() {
         fi
     done
 }
+
+@test "check N --capture: the failing step again, its packets in a few lines" {
+    make_checkout --solved
+    # A server that only pretends to send: step 2 fails.
+    sed -i 's/send(fd, buf, len, MSG_NOSIGNAL)/(fd >= 0 ? (ssize_t)len : -1)/' \
+        "$REPL_ROOT/lessons/01-echo-once/server.c"
+    LAB_REPL_TIMEOUT=240 lab_run check 01 --capture
+    echo "$output"
+    [ "$status" -eq 1 ]
+    assert_line --regexp 'FAIL step 2: '
+    assert_line 'step 2 again, captured:'
+    assert_line --regexp "^  the step's packets \\(kept in .*\\.pcap for Wireshark\\):\$"
+    assert_line --regexp '^ +[0-9.]+  client :[0-9]+ > server  SYN$'
+    assert_line --regexp '^ +[0-9.]+  client :[0-9]+ > server  data, [0-9]+ bytes'
+    assert_line --regexp '^ +[0-9.]+  server > client :[0-9]+  FIN$'
+}
+
+@test "check N --trace: the failing step again; its calls, or why there are none" {
+    make_checkout --solved
+    sed -i 's/send(fd, buf, len, MSG_NOSIGNAL)/(fd >= 0 ? (ssize_t)len : -1)/' \
+        "$REPL_ROOT/lessons/01-echo-once/server.c"
+    LAB_REPL_TIMEOUT=240 lab_run check 01 --trace
+    echo "$output"
+    [ "$status" -eq 1 ]
+    assert_line 'step 2 again, traced:'
+    # Until tests/lib/common.bash runs the programs under strace when
+    # LAB_TRACE_DIR is set, the lab says so; after, the calls are shown.
+    if grep -q "socket calls:" <<<"$output"; then
+        assert_line --regexp '^    recv\([0-9]+, [0-9]+\) = [0-9]+ "'
+    else
+        assert_output --partial 'must honour LAB_TRACE_DIR'
+    fi
+}

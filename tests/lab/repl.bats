@@ -64,7 +64,7 @@ teardown() {
     assert_output --partial 'ladder'
     lab_run check --help
     [ "$status" -eq 0 ]
-    assert_line 'usage: check N|all [STEP] [--all] [--verbose]'
+    assert_line 'usage: check N|all [STEP] [--all] [--verbose] [--trace] [--capture]'
     lab_run --help
     [ "$status" -eq 0 ]
     assert_line 'Lessons'
@@ -106,7 +106,7 @@ teardown() {
     assert_output 'usage: reset N [--yes]'
     lab_run check 01 --loud
     [ "$status" -eq 2 ]
-    assert_output 'usage: check N|all [STEP] [--all] [--verbose]'
+    assert_output 'usage: check N|all [STEP] [--all] [--verbose] [--trace] [--capture]'
 }
 
 @test "an unknown command says so (with a near miss) and exits 2" {
