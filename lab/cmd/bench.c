@@ -99,9 +99,28 @@ static pid_t start_server(const char *bin, long *port) {
     return pid;
 }
 
+/* The load generator: beside the lab's own binary (build/lab/tools/),
+   or under the checkout's build/ (malloc'ed). */
+static char *loadgen_path(void) {
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            *slash = '\0';
+            char *gen = xprintf("%s/tools/loadgen", self);
+            if (access(gen, X_OK) == 0)
+                return gen;
+            free(gen);
+        }
+    }
+    return root_path("build/lab/tools/loadgen");
+}
+
 /* Run the load generator on port with conns clients; fills f. */
 static void load(const char *mode, long port, int conns, struct figures *f) {
-    char *gen = root_path("build/lab/tools/loadgen");
+    char *gen = loadgen_path();
     const char *env = getenv("LAB_BENCH_SECONDS");
     char *seconds = xstrdup(env && atof(env) > 0 ? env : "1");
     char *c = xprintf("%d", conns), *p = xprintf("%ld", port);
@@ -191,7 +210,7 @@ static void report(struct figures yours[], struct figures ref[]) {
 
 /* Build the load generator when it is missing; 0 when it is there. */
 static int build_loadgen(void) {
-    char *gen = root_path("build/lab/tools/loadgen");
+    char *gen = loadgen_path();
     int ok = access(gen, X_OK) == 0;
     if (!ok) {
         char *build = xprintf("BUILD=%s/build", lab_root());

@@ -192,7 +192,8 @@ static void show_step(struct check_run *run, const struct json *ev) {
     printf("  %s%s%s %s\n", C_RED, lab_utf8 ? "\u2717" : "FAIL", C_OFF,
            name ? name : "?");
     run->failures++;
-    if (!run->first_failing && name && strncmp(name, "step ", 5) == 0) {
+    if ((run->trace || run->capture) && !run->first_failing && name &&
+        strncmp(name, "step ", 5) == 0) {
         run->first_failing = atoi(name + 5);
         run->transcript = xstrdup(transcript ? transcript : "");
     }
@@ -561,6 +562,8 @@ static void look_closer(const struct check_run *first) {
     again.lesson = first->lesson;
     again.step = first->first_failing;
     again.failures = 1; /* the transcript was shown: its first line only */
+    again.trace = first->trace; /* (keeps its transcript, for the ports) */
+    again.capture = first->capture;
     printf("\n%sstep %d again, %s:%s\n", C_BOLD, again.step,
            first->trace && first->capture ? "traced and captured"
            : first->trace                 ? "traced"
