@@ -401,7 +401,6 @@ static int run_traced(char **prog, double bound) {
     free(argv);
     if (devnull >= 0)
         close(devnull);
-    int p[1] = {fd};
     if (pid < 0) {
         close(fd);
         unlink(fifo);
@@ -412,7 +411,7 @@ static int run_traced(char **prog, double bound) {
     struct tracer *t = xmalloc(sizeof *t);
     memset(t, 0, sizeof *t);
     t->indent = "";
-    loop_add_fd(p[0], POLLIN, on_trace, t);
+    loop_add_fd(fd, POLLIN, on_trace, t);
     int st = 0;
     enum wait_result w = wait_child(pid, bound, 1, &st);
     if (w != WAIT_EXITED) {
@@ -423,14 +422,14 @@ static int run_traced(char **prog, double bound) {
     }
     for (;;) {
         char chunk[8192]; /* what strace wrote last */
-        ssize_t n = read(p[0], chunk, sizeof chunk);
+        ssize_t n = read(fd, chunk, sizeof chunk);
         if (n <= 0)
             break;
         trace_feed(t, chunk, (size_t)n);
     }
     trace_feed(t, "\n", 1);
-    loop_del_fd(p[0]);
-    close(p[0]);
+    loop_del_fd(fd);
+    close(fd);
     unlink(fifo);
     rmdir(dir);
     free(fifo);
