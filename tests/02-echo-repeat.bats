@@ -20,12 +20,12 @@ expect_exit_within_1s() {
     local spin=''
     [[ $ticks =~ ^[0-9]+$ ]] && [ "$ticks" -gt 20 ] && spin=": it is spinning"
     lab_fail "$1, and 1 s later the server was still running (it had used ${ticks:-?} CPU ticks of 1/100 s$spin)" \
-        "recv() returning 0 means end-of-file: the client has gone and nothing more will come. End the session there; a loop that goes on calls recv() forever and burns the CPU (the bug of the seed's server, which echoed b'' for ever)"
+        "recv() returning 0 means end-of-file: the client has gone and nothing more will come. End the session there; a loop that goes on calls recv() forever and burns the CPU (a server that echoes b'' for ever)"
 }
 
 @test "step 1: the server echoes many messages in order on one connection" {
     start_server
-    peer_ok --why "loop: recv() what has come, send_all() it back, and recv() again on the same accepted socket; do not close after the first message" \
+    peer_ok --why "loop: recv() what has come, send_all() exactly the n bytes recv() returned back (not sizeof buf, not strlen), and recv() again on the same accepted socket; do not close after the first message" \
         echo-client --count 20
 }
 
@@ -50,7 +50,7 @@ expect_exit_within_1s() {
 
     start_server
     peer_ok --why "a line is bye only when it is exactly 'bye' (or 'bye\\r', as nc -C and telnet send it) from one newline to the next, however recv() cut it up: carry the start of the line over from one recv() to the next. 'goodbye' and 'bye now' are not bye" \
-        byte-sender --message 'goodbye\nbye now\nbye\r\n' --expect-close
+        byte-sender --lockstep --message 'goodbye\nbye now\nbye\r\n' --expect-close
     wait_server_exit 2
     expect_server_status 0 "after bye, close the connection and the listener and return 0 from main"
 }
@@ -102,14 +102,14 @@ expect_exit_within_1s() {
         "one recv() returns what has arrived so far, here 4 bytes: keep calling recv() and printing until the newline has come"
 }
 
-@test "step 8: the seeds' own Python client works with the server" {
+@test "step 8: a Python client that sends messages without a newline works with the server" {
     start_server
-    peer_ok --why "the seed's client sends 'hello' with no newline, waits for its echo, then sends the next message on the same connection: echo bytes as they arrive (do not wait for a newline) and keep the session going (step 1)" \
-        seed-client --messages 'hello,how are you?,bye'
-    # The seed sends 'bye' with no newline and closes without reading its
+    peer_ok --why "this client sends 'hello' with no newline, waits for its echo, then sends the next message on the same connection: echo bytes as they arrive (do not wait for a newline) and keep the session going (step 1)" \
+        plain-client --messages 'hello,how are you?,bye'
+    # It sends 'bye' with no newline and closes without reading its
     # echo: the server sees end-of-file, or a reset if the echo was back.
     wait_server_exit 2
-    expect_server_status 0 "the seed's client ends by closing the connection (its 'bye' has no newline): that is a normal end of the session"
+    expect_server_status 0 "this client ends by closing the connection (its 'bye' has no newline): that is a normal end of the session"
 }
 
 @test "step 9: end to end, a whole conversation between client and server" {

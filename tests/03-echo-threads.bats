@@ -3,6 +3,7 @@
 
 setup() {
     load 'lib/common'
+    load 'lib/lessons-core'
     lab_setup
 }
 
@@ -12,7 +13,7 @@ teardown() {
 
 @test "step 1: a second client is served while the first stays connected" {
     start_server
-    start_peer_client hold --timeout 60 --message 'first client, staying on\n'
+    lab_start_holder "the first client must get its echo: accept() it and echo in its own thread" hold --timeout 60 --message 'first client, staying on\n'
     peer_ok --why "the server is still busy with the first client, which has not left: accept() in a loop and give each client a thread of its own (pthread_create), so the main thread is back in accept() at once" \
         echo-client --message 'second client, served meanwhile\n' --bye
     expect_server_running "the server must keep running after a client leaves"
@@ -74,7 +75,7 @@ teardown() {
 
 @test "step 6: SIGTERM ends the server with status 0 within 1 s" {
     start_server
-    start_peer_client hold --timeout 60 --message 'connected when the server stops\n'
+    lab_start_holder "a client must get its echo before the SIGTERM" hold --timeout 60 --message 'connected when the server stops\n'
     start_peer_client hold --timeout 60 --partial 'half a li'
     kill -TERM "$SERVER_PID"
     if ! server_exited_within 1; then
@@ -86,17 +87,28 @@ teardown() {
 
 @test "step 7: end to end, two clients at once" {
     start_server
-    LAB_CALL_TIMEOUT=15 start_client "$SERVER_HOST" "$SERVER_PORT"
-    client_type 'first client here\n'
-    wait_client_stdout 'first client here\n' 3 \
-        "we typed a line into the first client: it must send it and print the echo"
-    printf 'second client\nbye\n' >"$LAB_TMP/input"
-    LAB_STDIN=$LAB_TMP/input run_client "$SERVER_HOST" "$SERVER_PORT"
-    expect_client_status 0 "the server must serve the second client while the first is still connected"
-    expect_client_stdout 'second client\nbye\n'
-    client_type 'bye\n'
-    wait_client_exit 3 "the first client sent bye and got its echo: it should exit"
-    expect_client_status 0 "after bye the first client exits 0"
-    expect_client_stdout 'first client here\nbye\n'
+    client=("$LAB_PYTHON" "$LAB_ROOT/lessons/$LESSON/client.py" "$SERVER_HOST" "$SERVER_PORT")
+    # The first client's stdin: a fifo a sleeping writer holds open.
+    # (opened read-write here first, so no open waits and nothing typed is lost)
+    mkfifo "$LAB_TMP/first.in"
+    exec {hold}<>"$LAB_TMP/first.in"
+    setsid sleep 15 >&"$hold" </dev/null 3>&- &
+    LAB_PGIDS+=($!)
+    exec {hold}>&-
+    LAB_REPRO+=("python3 lessons/$LESSON/client.py $SERVER_HOST $SERVER_PORT    # type: first client here")
+    setsid timeout -k 1 10 "${client[@]}" <"$LAB_TMP/first.in" >"$LAB_TMP/first.out" 2>&1 3>&- &
+    LAB_PGIDS+=($!)
+    first=$!
+    printf 'first client here\n' 1<>"$LAB_TMP/first.in"
+    lab_wait_for "grep -qx 'first client here' '$LAB_TMP/first.out'" 3 ||
+        lab_fail "the first client got no echo of its line within 3 s: $(head -c 200 "$LAB_TMP/first.out")"
+    LAB_REPRO+=("printf 'second client\\nbye\\n' | python3 lessons/$LESSON/client.py $SERVER_HOST $SERVER_PORT")
+    run timeout 5 "${client[@]}" <<<$'second client\nbye'
+    [ "$status" -eq 0 ] && [ "$output" = $'second client\nbye' ] ||
+        lab_fail "a second client, while the first is connected, got $(lab_escape "$output") (status $status), expected its two echoes" \
+            "the server must serve the second client while the first is still connected"
+    printf 'bye\n' 1<>"$LAB_TMP/first.in"
+    lab_wait_for "! kill -0 $first 2>/dev/null" 3 ||
+        lab_fail "the first client sent bye and was still running 3 s later" "echo the bye line, then close that client's socket"
     expect_server_running "clients leaving must not stop the server"
 }

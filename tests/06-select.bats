@@ -10,6 +10,7 @@
 
 setup() {
     load 'lib/common'
+    load 'lib/lessons-core'
     lab_setup
 }
 
@@ -32,8 +33,9 @@ wait_fd_count() {
 
 @test "step 1: two clients are served at once, and bye ends only its own session" {
     start_server
-    start_peer_client hold --message 'first client, staying connected\n' --timeout 30
-    peer_ok --why "while the first client stays connected the second must be served too: make the listener non-blocking, watch it and every client with select(), accept() when the listener is readable, recv() when a client is, and send the echo when its socket is writable" \
+    why="watch the listener and every client with select(), accept() when the listener is readable, recv() when a client is, and send the echo when its socket is writable; make every socket non-blocking (accept_clients takes connections until EAGAIN). select()'s first argument is the highest fd PLUS ONE: select(max_fd, ...) never reports the newest client (nfds off by one?)"
+    lab_start_holder "$why" hold --message 'first client, staying connected\n' --timeout 30
+    peer_ok --why "while the first client stays connected the second must be served too: $why" \
         echo-client --message 'second client\n' --bye
     expect_server_running "bye ends one client's session, not the server: close that client's socket, free it, and go on with the loop"
     peer_ok --why "after one client said bye, the others (and new ones) must still be served: remove only that client from the table" \
@@ -48,7 +50,15 @@ wait_fd_count() {
 
 @test "step 3: one process with exactly one thread serves ten clients at once" {
     start_server
-    start_peer_client hold-many --connections 10 --timeout 30
+    lab_start_holder "each of ten clients sends a line first: serve every client through select(), not one at a time" hold-many --connections 10 --timeout 30
+    # Idle clients, idle server: select() must sleep, not spin.
+    local t0 t1
+    t0=$(proc_cpu_ticks "$SERVER_PID")
+    sleep 1 # measuring: the CPU time an idle server uses in one second
+    t1=$(proc_cpu_ticks "$SERVER_PID")
+    [ $((t1 - t0)) -le 10 ] ||
+        lab_fail "with ten idle clients the server used $((t1 - t0)) hundredths of a second of CPU in one second: it spins instead of sleeping in select()" \
+            "select() must wait: no timeout of 0, and watch a client for writing only while it has output waiting (a socket is almost always writable)"
     local threads procs
     threads=$(proc_thread_count "$SERVER_PID")
     procs=$(pgrep -g "$SERVER_PID" | wc -l)
@@ -79,6 +89,9 @@ wait_fd_count() {
         disappear --connections 24
     wait_fd_count "$baseline" 5 \
         "every client that goes must be close()d: count the fds in /proc/PID/fd while you test by hand"
+    grep -qaE '^server: (recv|send) 127\.0\.0\.1:[0-9]+: ' "$LAB_TMP/server.err" ||
+        lab_fail "clients reset their connections, and the server said nothing about it on stderr" \
+            "in read_client and write_client, an error other than EAGAIN, EWOULDBLOCK or EINTR means the client is gone: print server: recv IP:PORT: strerror(errno) (or send) and return -1"
     expect_server_running "a vanished client must never end the server: MSG_NOSIGNAL on send(), and close only that client"
     peer_ok --why "after the others vanished, the server must serve new clients as before" \
         echo-client --message 'after they vanished\n'
@@ -101,12 +114,74 @@ wait_fd_count() {
         "every client that leaves must be close()d, including the ones past FD_SETSIZE"
 }
 
+# Build build/tests/slow-wait.so: preloaded, it makes the server's first
+# select() or pselect() pause one second before it waits (after writing
+# its mark file), so a SIGTERM can be sent into the gap between the loop's
+# test of the flag and the wait.
+build_slow_wait() {
+    SLOW_WAIT=$LAB_ROOT/build/tests/slow-wait.so
+    [ -s "$SLOW_WAIT" ] && return 0
+    mkdir -p "$(dirname "$SLOW_WAIT")"
+    cat >"$LAB_TMP/slow-wait.c" <<'C'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/select.h>
+#include <time.h>
+#include <unistd.h>
+static void gap(void) {
+    static int done;
+    const char *mark = getenv("LAB_WAIT_MARK");
+    if (done++ || !mark)
+        return;
+    int fd = open(mark, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0)
+        close(fd);
+    struct timespec t = {1, 0};
+    while (nanosleep(&t, &t) != 0)
+        continue; /* a signal cut the nap: sleep the rest */
+}
+int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv) {
+    gap();
+    int (*real)(int, fd_set *, fd_set *, fd_set *, struct timeval *) =
+        (int (*)(int, fd_set *, fd_set *, fd_set *, struct timeval *))dlsym(RTLD_NEXT, "select");
+    return real(n, r, w, e, tv);
+}
+int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts,
+            const sigset_t *mask) {
+    gap();
+    int (*real)(int, fd_set *, fd_set *, fd_set *, const struct timespec *,
+                const sigset_t *) =
+        (int (*)(int, fd_set *, fd_set *, fd_set *, const struct timespec *,
+                 const sigset_t *))dlsym(RTLD_NEXT, "pselect");
+    return real(n, r, w, e, ts, mask);
+}
+C
+    cc -shared -fPIC -O2 -o "$SLOW_WAIT.tmp" "$LAB_TMP/slow-wait.c" -ldl &&
+        chmod 755 "$SLOW_WAIT.tmp" && mv "$SLOW_WAIT.tmp" "$SLOW_WAIT"
+}
+
 @test "step 7: SIGTERM stops the server promptly with status 0" {
     start_server
-    start_peer_client hold-many --connections 3 --timeout 30
+    lab_start_holder "three clients must be served at once before the SIGTERM" hold-many --connections 3 --timeout 30
     kill -TERM "$SERVER_PID"
     wait_server_exit 2
-    expect_server_status 0 "catch SIGTERM (the handler only sets a flag), let it interrupt the wait (select() fails with EINTR), then close every client and the listener and return 0. Block the signal outside the wait and wait with pselect(), or a signal landing just before select() is missed"
+    expect_server_status 0 "catch SIGTERM (the handler only sets a flag), let it interrupt the wait (select() fails with EINTR), then close every client and the listener and return 0"
+    # The race: SIGTERM after the loop tested the flag, before the wait.
+    build_slow_wait || lab_fail "could not build the test's slow-wait.so"
+    mark=$(mktemp -u /tmp/socklab-wait.XXXXXX)
+    # ASan (SANITIZE=1) wants its runtime first among preloaded libraries.
+    ASAN_OPTIONS="verify_asan_link_order=0:${ASAN_OPTIONS:-}"
+    lab_build_sandbox
+    LD_PRELOAD=$SLOW_WAIT LAB_WAIT_MARK=$mark start_server
+    lab_wait_for "[ -e '$mark' ]" 3 || true
+    rm -f "$mark"
+    kill -TERM "$SERVER_PID"
+    server_exited_within 3 ||
+        lab_fail "a SIGTERM that arrived after the loop tested its flag and before select() began to wait was missed: the server slept on, still running 3 s later" \
+            "block SIGINT and SIGTERM with sigprocmask() outside the wait and wait with pselect(..., wait_mask), which unblocks them only while it waits"
+    expect_server_status 0 "after SIGTERM, close every client and the listener and return 0"
 }
 
 @test "step 8: the client prints what the server sends while stdin is idle" {

@@ -2,8 +2,9 @@
  * server.c - lesson 01: the smallest TCP echo server (your work).
  *
  * It listens on HOST:PORT, accepts one client, reads one message, sends it
- * back byte for byte, closes both sockets and exits 0. This is seed 002's
- * echo_server1.py written with the C calls Python hides.
+ * back byte for byte, closes both sockets and exits 0. server.py beside it
+ * is the same program in Python: compare the two to see the calls Python
+ * makes for you.
  *
  * Fill in the TODOs in the order of lessons/01-echo-once/README.md; after
  * each step `make check LESSON=01` (or `check 01` in the lab) says how it went.
@@ -23,7 +24,8 @@
 
 #define DEFAULT_HOST "127.0.0.1"
 #define DEFAULT_PORT 4000
-#define BUF_SIZE 1024 /* the seeds' recv(1024) */
+#define BUF_SIZE 1024 /* one recv() takes at most this many bytes */
+#define BACKLOG 1     /* finished handshakes the kernel queues for accept() */
 
 static const char *host = DEFAULT_HOST; /* for error messages */
 static unsigned port = DEFAULT_PORT;
@@ -34,7 +36,8 @@ static void report(const char *what) {
             strerror(errno));
 }
 
-/* Fill addr from the command line; returns 0, or -1 after printing usage. */
+/* Read HOST and PORT into host and port, and fill addr's family and IP
+   address (the port is yours to fill); returns 0, or -1 after usage. */
 static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
     if (argc > 3 || (argc > 1 && argv[1][0] == '-')) {
         fprintf(stderr, "usage: server [HOST [PORT]]\n");
@@ -55,7 +58,6 @@ static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
     }
     memset(addr, 0, sizeof *addr);
     addr->sin_family = AF_INET;
-    addr->sin_port = htons((uint16_t)port);
     /* Simplification: numeric IPv4 only, plus "localhost" as 127.0.0.1.
        Name lookup with getaddrinfo() comes in a later lesson. */
     if (strcmp(host, "localhost") == 0)
@@ -69,79 +71,20 @@ static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
     return 0;
 }
 
-/* Create a TCP socket bound to addr and listening; returns it or -1. */
-static int open_listener(const struct sockaddr_in *addr) {
-    /* TODO(step 1): socket(AF_INET, SOCK_STREAM, 0), then
-       setsockopt(SO_REUSEADDR), bind() to addr and listen(). Check each
-       call: on -1, report("bind") (or the call's name), close the socket
-       and return -1. Step 6 checks that a port in use is reported. */
-    (void)addr;
-    errno = ENOSYS;
-    report("socket");
-    return -1;
-}
 
-/* Print "listening on HOST:PORT" with the real port; returns 0 or -1. */
-static int announce(int fd) {
-    struct sockaddr_in bound;
-    socklen_t len = sizeof bound;
-    if (getsockname(fd, (struct sockaddr *)&bound, &len) < 0) {
-        report("getsockname");
-        return -1;
-    }
-    port = ntohs(bound.sin_port); /* port 0 became a real one */
-    printf("listening on %s:%u\n", host, port);
-    /* stdout is a pipe or file under a test, so it is fully buffered:
-       without this flush nobody would see the line until exit. */
-    fflush(stdout);
-    return 0;
-}
-
-/* Send all len bytes of buf, as send() may take fewer; returns 0 or -1. */
-static int send_all(int fd, const char *buf, size_t len) {
-    while (len > 0) {
-        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* Read one message from the client and send it back; returns 0 or -1. */
-static int echo_once(int conn) {
-    /* TODO(step 2): recv() up to BUF_SIZE bytes from conn (retry on
-       EINTR), print "received N bytes", then send_all() them back. */
-    (void)conn;
-    (void)send_all; /* written for you, above */
-    return 0;
-}
 
 int main(int argc, char **argv) {
     struct sockaddr_in addr;
     if (parse_args(argc, argv, &addr) < 0)
         return 2;
-    int listener = open_listener(&addr);
-    if (listener < 0)
-        return 1;
-    int status = 1;
-    if (announce(listener) == 0) {
-        struct sockaddr_in peer;
-        socklen_t len = sizeof peer;
-        int conn = accept(listener, (struct sockaddr *)&peer, &len);
-        if (conn < 0) {
-            report("accept");
-        } else {
-            char ip[INET_ADDRSTRLEN];
-            inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof ip);
-            printf("connection from %s:%u\n", ip, ntohs(peer.sin_port));
-            status = echo_once(conn) == 0 ? 0 : 1;
-            close(conn);
-        }
-    }
-    close(listener);
-    return status;
+    /* TODO(step 1): put port into addr in network byte order, open a TCP
+       socket listening on addr and print "listening on HOST:PORT". */
+    errno = ENOSYS; /* prints "Function not implemented" */
+    report("socket");
+    return 1;
+    /* TODO(step 2): accept one client, receive its message and send all of
+       it back on the socket accept() returned. */
+    pause(); /* until you write step 2: wait here, answer nobody */
+    /* TODO(step 3): close both sockets and exit 0: the echo worked. */
+    return 1;
 }

@@ -4,8 +4,8 @@
  * It connects to HOST:PORT, sends each line of standard input and prints
  * the echo of each, until it has sent a line "bye" or the input ends. With
  * words on the command line it sends just those, as one line. An echo can
- * come back in pieces, so it reads until the whole line is back. This is
- * seed 002's repeating echo client.
+ * come back in pieces, so it reads until the whole line is back. client.py
+ * beside it is the same program in Python.
  *
  * Fill in the TODOs in the order of lessons/02-echo-repeat/README.md.
  *
@@ -44,18 +44,9 @@ static void report(const char *what) {
             strerror(errno));
 }
 
-/* Is s a whole number (so argv[2] is a PORT, not the message)? */
-static int is_number(const char *s) {
-    if (!*s)
-        return 0;
-    for (; *s; s++)
-        if (!isdigit((unsigned char)*s))
-            return 0;
-    return 1;
-}
-
 /* Fill addr from HOST and PORT; returns the index of the first message
-   word, or -1 after printing usage. */
+   word, or -1 after printing usage. A second word that starts with a
+   digit is a PORT, and must be a whole one. */
 static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
     int i = 1;
     if (i < argc && argv[i][0] == '-' && strcmp(argv[i], "-") != 0) {
@@ -64,13 +55,17 @@ static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
     }
     if (i < argc)
         host = argv[i++];
-    if (i < argc && is_number(argv[i])) {
-        long n = strtol(argv[i++], NULL, 10);
-        if (n < 1 || n > 65535) {
-            fprintf(stderr, "client: bad port '%s' (1-65535)\n", argv[i - 1]);
+    if (i < argc && isdigit((unsigned char)argv[i][0])) {
+        char *end;
+        errno = 0;
+        long n = strtol(argv[i], &end, 10);
+        if (errno || *end || n < 1 || n > 65535) {
+            fprintf(stderr, "client: bad port '%s' (1-65535)\n", argv[i]);
+            fprintf(stderr, "usage: client [HOST [PORT]] [MESSAGE...]\n");
             return -1;
         }
         port = (unsigned)n;
+        i++;
     }
     memset(addr, 0, sizeof *addr);
     addr->sin_family = AF_INET;
@@ -138,13 +133,8 @@ static int connect_to(const struct sockaddr_in *addr) {
 /* Print what the server sends up to and including the next newline,
    receiving as often as it takes; returns 0, or -1 after an error. */
 static int print_echo(int fd, struct inbox *in) {
-    /* TODO(step 7): this is lesson 01's single recv(), which prints only
-       what has arrived so far. Loop instead: when in->len is 0, recv()
-       into in->buf (0 means the server closed the connection: say so on
-       stderr and return -1), then memchr() for '\n' in the bytes from
-       in->start, fwrite() up to and including it (or all of them when no
-       newline came yet), advance in->start and in->len, and return 0 once
-       the newline is printed. Bytes after the newline stay for next time. */
+    /* TODO(step 7): print the echo up to and including its newline, however
+       many recv() calls it takes; keep what follows for the next echo. */
     ssize_t n;
     do {
         n = recv(fd, in->buf, sizeof in->buf, 0);
@@ -192,12 +182,10 @@ static void prompt(void) {
 static int talk(int fd, struct inbox *in) {
     char *line = NULL;
     size_t cap = 0;
+    /* TODO(step 6): exchange() every line of stdin, not just the first, and
+       stop after the line that is bye. */
     int status = 0;
     prompt();
-    /* TODO(step 6): this sends only the first line. Make it a loop: while
-       getline() returns a line (> 0), exchange() it; stop after a line for
-       which is_bye() is true, and call prompt() before each next line.
-       getline() grows the buffer to fit, so a line has no length limit. */
     ssize_t len = getline(&line, &cap, stdin);
     if (len > 0 && exchange(fd, in, line, (size_t)len) < 0)
         status = -1;

@@ -3,10 +3,9 @@
  *
  * It listens on HOST:PORT, accepts one client and echoes everything it
  * sends, for as long as it sends, until the client sends a line "bye" or
- * hangs up; then it exits 0. This is seed 002's repeating echo server,
- * with the two bugs of the original fixed: it finds "bye" however TCP cuts
- * the bytes up, and it stops when recv() says the client has gone instead
- * of spinning on it.
+ * hangs up; then it exits 0. It finds "bye" however TCP cuts the bytes
+ * up, and it stops when recv() says the client has gone instead of
+ * spinning on it. server.py beside it is the same program in Python.
  *
  * Fill in the TODOs in the order of lessons/02-echo-repeat/README.md; after
  * each step `make check LESSON=02` (or `check 02` in the lab) says how it went.
@@ -26,7 +25,8 @@
 
 #define DEFAULT_HOST "127.0.0.1"
 #define DEFAULT_PORT 7788
-#define BUF_SIZE 1024 /* the seeds' recv(1024) */
+#define BUF_SIZE 1024 /* one recv() takes at most this many bytes */
+#define BACKLOG 1     /* finished handshakes the kernel queues for accept() */
 
 static const char *host = DEFAULT_HOST; /* for error messages */
 static unsigned port = DEFAULT_PORT;
@@ -101,7 +101,7 @@ static int open_listener(const struct sockaddr_in *addr) {
         report("setsockopt");
     } else if (bind(fd, (const struct sockaddr *)addr, sizeof *addr) < 0) {
         report("bind");
-    } else if (listen(fd, 1) < 0) {
+    } else if (listen(fd, BACKLOG) < 0) {
         report("listen");
     } else {
         return fd;
@@ -154,16 +154,12 @@ static int is_bye(const struct line_watch *w) {
 
 /* Follow the lines in len bytes of buf, carrying on from where the last
    chunk stopped; returns how many bytes to echo: all of them, or up to
-   and including the newline of a "bye" line (then *bye is set). */
+   and including the newline of a "bye" line (then *bye is set). Yours in
+   step 4. */
 static size_t watch_lines(struct line_watch *w, const char *buf, size_t len,
                           int *bye) {
-    /* TODO(step 4): walk the len bytes. At a '\n': if is_bye(w), set *bye
-       and return i + 1 (echo up to and including that newline; what
-       follows bye is not echoed); otherwise start a new line (w->len = 0).
-       Any other byte: store it in w->head while there is room, and count
-       it in w->len (stop counting at 5: that already means "longer than
-       bye\r"). w lives on between calls, so a bye cut in two by recv()
-       is still found. */
+    /* TODO(step 4): find a line that is exactly bye (or bye\r) in these
+       bytes, even when recv() cut it in two; echo nothing after it. */
     (void)w;
     (void)buf;
     (void)bye;
@@ -176,14 +172,9 @@ static size_t watch_lines(struct line_watch *w, const char *buf, size_t len,
 static enum session echo_session(int conn) {
     struct line_watch w = {.len = 0};
     char buf[BUF_SIZE];
-    /* TODO(step 1): this is lesson 01's single exchange. Make it a loop:
-       recv() again after each echo, on the same socket, until the session
-       ends. Echo the bytes as they come: do not wait for a newline (a line
-       may be longer than buf, and some clients never send one).
-       TODO(step 5): recv() returning 0 means end-of-file, the client hung
-       up: return SESSION_HANGUP. A loop that carries on spins for ever.
-       A client can also vanish rudely: when recv() or send() fails and
-       client_gone() says why, return SESSION_GONE without reporting it. */
+    /* TODO(step 1): echo everything the client sends, in a loop, until the
+       session ends; echo bytes as they come, not a line at a time.
+       TODO(step 5): end-of-file, a reset or a vanished client ends it too. */
     ssize_t n;
     do {
         n = recv(conn, buf, sizeof buf, 0);

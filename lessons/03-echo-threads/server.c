@@ -4,10 +4,9 @@
  * It listens on HOST:PORT and serves any number of clients at once: the
  * main thread accepts, and each client gets a thread of its own that
  * echoes like lesson 02 until the client says bye or hangs up. The server
- * itself runs until SIGTERM or SIGINT (Ctrl-C), then exits 0. This is
- * seed 002's server3.py and seed 000's threaded_server, plus what they
- * leave out: threads that clean up after themselves, SIGPIPE, and a way
- * to stop.
+ * itself runs until SIGTERM or SIGINT (Ctrl-C), then exits 0. Beyond the
+ * textbook thread per client: threads that clean up after themselves,
+ * SIGPIPE, and a way to stop. server.py beside it is the same in Python.
  *
  * This is your lesson 02 server, cut into the pieces a thread needs. Fill
  * in the TODOs in the order of lessons/03-echo-threads/README.md; after each
@@ -32,7 +31,7 @@
 
 #define DEFAULT_HOST "127.0.0.1"
 #define DEFAULT_PORT 7788
-#define BUF_SIZE 1024 /* the seeds' recv(1024) */
+#define BUF_SIZE 1024 /* one recv() takes at most this many bytes */
 #define BACKLOG 64    /* connections the kernel queues before accept() */
 
 static const char *host = DEFAULT_HOST; /* for error messages */
@@ -253,7 +252,8 @@ static void *client_thread(void *arg) {
 }
 
 /* Serve connection conn from peer in a new detached thread; returns 0, or
-   -1 after closing it (the server carries on with the next client). */
+   -1 after closing it (the server carries on with the next client). Steps 1
+   and 4. */
 static int start_client(int conn, const struct sockaddr_in *peer) {
     struct client *c = malloc(sizeof *c);
     if (!c) {
@@ -266,16 +266,8 @@ static int start_client(int conn, const struct sockaddr_in *peer) {
     inet_ntop(AF_INET, &peer->sin_addr, ip, sizeof ip);
     snprintf(c->name, sizeof c->name, "%s:%u", ip, ntohs(peer->sin_port));
     printf("connection from %s\n", c->name);
-    /* TODO(step 1): this serves the client right here, so nobody else is
-       served until it leaves. Run client_thread(c) in a new thread
-       instead: pthread_t thread; pthread_create(&thread, NULL,
-       client_thread, c). It returns an error number (not -1 and errno):
-       on failure set errno to it, report("pthread_create"), close(conn),
-       free(c) and return -1.
-       TODO(step 4): nobody will pthread_join() these threads, so create
-       them detached: a pthread_attr_t attr, pthread_attr_init(&attr),
-       pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED), pass
-       &attr instead of NULL, then pthread_attr_destroy(&attr). */
+    /* TODO(step 1): run client_thread(c) in a thread of its own.
+       TODO(step 4): a detached one, since nobody will join it. */
     client_thread(c);
     return 0;
 }
@@ -287,16 +279,10 @@ static void pause_briefly(void) {
 }
 
 /* Accept clients, each into a thread of its own, until a stop signal;
-   returns the exit status for main. */
+   returns the exit status for main. Step 1. */
 static int serve_forever(int fd) {
-    /* TODO(step 1): this serves one client, like lesson 02. Loop instead:
-       while (!atomic_load(&stopping)) accept() and start_client(). When
-       accept() fails: if stopping is set, leave the loop (the SIGTERM
-       handler shut the listener down); on EINTR or ECONNABORTED go round
-       again; on EMFILE, ENFILE, ENOBUFS or ENOMEM report("accept") and
-       pause_briefly() (the client stays queued: retrying at once would
-       spin); on anything else report("accept") and return 1. After the
-       loop, print "shutting down" and return 0. */
+    /* TODO(step 1): accept clients in a loop, each into start_client(), until
+       stopping is set; then print "shutting down" and return 0. */
     struct sockaddr_in peer;
     socklen_t len = sizeof peer;
     int conn = accept(fd, (struct sockaddr *)&peer, &len);
@@ -309,29 +295,23 @@ static int serve_forever(int fd) {
     return 0;
 }
 
-/* SIGTERM, SIGINT: note that we stop, and wake the accept() loop. */
+/* SIGTERM, SIGINT: note that we stop, and wake the accept() loop (step 6). */
 static void on_stop(int sig) {
     (void)sig;
     atomic_store(&stopping, 1);
-    /* TODO(step 6): a flag alone is seen only after the next client
-       arrives. Also shutdown(listener, SHUT_RDWR): it is
-       async-signal-safe, and on Linux it makes accept(), blocked in any
-       thread or called later, fail at once. */
+    /* TODO(step 6): also wake accept() now: a flag alone is seen only when
+       the next client arrives. */
 }
 
-/* Ignore SIGPIPE and catch SIGTERM and SIGINT; returns 0 or -1. */
+/* Ignore SIGPIPE (step 5) and catch SIGTERM and SIGINT (step 6); returns 0
+   or -1. */
 static int setup_signals(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
-    /* TODO(step 5): writing to a connection the peer has reset raises
-       SIGPIPE, which kills the whole process: every client, for one that
-       left. send_all() passes MSG_NOSIGNAL; to cover every other write,
-       set sa.sa_handler = SIG_IGN and sigaction(SIGPIPE, &sa, NULL).
-       TODO(step 6): SIGTERM kills the server (status 143, not 0). Set
-       sa.sa_handler = on_stop and sa.sa_flags = SA_RESTART (so other
-       threads' calls carry on), then sigaction() SIGTERM and SIGINT. On
-       -1: report("sigaction") and return -1. */
+    /* TODO(step 5): ignore SIGPIPE, so a client that vanished cannot kill
+       the server.
+       TODO(step 6): catch SIGTERM and SIGINT with on_stop. */
     (void)sa;
     (void)on_stop; /* to be finished in step 6, above */
     return 0;

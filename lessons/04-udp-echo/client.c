@@ -6,7 +6,7 @@
  * "timed out" and exits 1. The datagram is the words on the command line
  * joined by spaces, or one line of standard input, without a newline: a
  * datagram is a message by itself. The reply is printed with a newline
- * after it. This is seed 000's udp_client.
+ * after it. client.py beside it is the same program in Python.
  *
  * Fill in the TODOs in the order of lessons/04-udp-echo/README.md.
  *
@@ -43,16 +43,6 @@ static void report(const char *what) {
             strerror(errno));
 }
 
-/* Is s a whole number (so it is a PORT, not the message)? */
-static int is_number(const char *s) {
-    if (!*s)
-        return 0;
-    for (; *s; s++)
-        if (!isdigit((unsigned char)*s))
-            return 0;
-    return 1;
-}
-
 /* Read "--timeout SECONDS" at argv[*i] if it is there; returns 0, or -1
    after printing why the value is bad. */
 static int parse_timeout(int argc, char **argv, int *i) {
@@ -86,13 +76,17 @@ static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
         goto usage;
     if (i < argc)
         host = argv[i++];
-    if (i < argc && is_number(argv[i])) {
-        long n = strtol(argv[i++], NULL, 10);
-        if (n < 1 || n > 65535) {
-            fprintf(stderr, "client: bad port '%s' (1-65535)\n", argv[i - 1]);
+    if (i < argc && isdigit((unsigned char)argv[i][0])) {
+        /* A word that starts with a digit is the PORT: all of it. */
+        char *end;
+        errno = 0;
+        long n = strtol(argv[i], &end, 10);
+        if (errno || *end || n < 1 || n > 65535) {
+            fprintf(stderr, "client: bad port '%s' (1-65535)\n", argv[i]);
             goto usage;
         }
         port = (unsigned)n;
+        i++;
     }
     memset(addr, 0, sizeof *addr);
     addr->sin_family = AF_INET;
@@ -136,10 +130,7 @@ static ssize_t make_message(char *buf, size_t size, int argc, char **argv,
 
 /* Make recvfrom() on fd give up after timeout seconds; returns 0 or -1. */
 static int set_timeout(int fd) {
-    /* TODO(step 9): fill a struct timeval with timeout (seconds, a
-       double: whole seconds in tv_sec, the rest in tv_usec; all zeros
-       would mean "wait for ever") and setsockopt(fd, SOL_SOCKET,
-       SO_RCVTIMEO, ...). On -1, report("setsockopt") and return -1. */
+    /* TODO(step 9): make recvfrom() on fd give up after timeout seconds. */
     (void)fd;
     return 0; /* until then, recvfrom() waits for ever */
 }
@@ -158,15 +149,9 @@ static int from_server(const struct sockaddr_in *from,
    returns its length, or -1 on error or timeout. */
 static ssize_t recv_reply(int fd, const struct sockaddr_in *server, char *buf,
                           size_t size) {
-    /* TODO(step 8): recvfrom() one datagram into buf, with a struct
-       sockaddr_in for its sender and a socklen_t holding its size; retry
-       on EINTR; on another error report("recvfrom") and return -1; else
-       return its length.
-       TODO(step 9): recvfrom() failing with EAGAIN or EWOULDBLOCK means
-       the timeout passed: print "client: recvfrom HOST:PORT: timed out"
-       and return -1.
-       TODO(step 10): in a loop: when !from_server(&from, server), that
-       datagram is someone else's: say so on stderr and wait again. */
+    /* TODO(step 8): receive one datagram into buf and return its length.
+       TODO(step 9): say "timed out" when the timeout passed.
+       TODO(step 10): ignore (and report) datagrams not from the server. */
     (void)fd;
     (void)server;
     (void)buf;
@@ -180,13 +165,9 @@ static ssize_t recv_reply(int fd, const struct sockaddr_in *server, char *buf,
 /* Send the datagram to the server and print its reply; returns 0 or -1. */
 static int exchange(const struct sockaddr_in *server, const char *msg,
                     size_t len) {
+    /* TODO(step 8): send msg to server in one datagram from a UDP socket,
+       print the reply and a newline; close the socket on every path. */
     static char buf[BUF_SIZE];
-    /* TODO(step 8): socket(AF_INET, SOCK_DGRAM, 0) (report("socket") on
-       -1); set_timeout(fd); sendto() the len bytes of msg to server
-       (report("sendto") on -1); n = recv_reply(fd, server, buf, sizeof buf)
-       and, when n >= 0, fwrite() those n bytes and a newline to stdout and
-       flush. No connect(): sendto() names the server each time. Close the
-       socket on every path and return 0 only when the reply was printed. */
     (void)server;
     (void)msg;
     (void)len;

@@ -4,8 +4,8 @@
  * It binds a UDP socket to HOST:PORT and sends every datagram it receives
  * back to the address it came from, until it is stopped (Ctrl-C or
  * SIGTERM: exit 0). There is no listen() and no accept(): UDP has no
- * connections, and each recvfrom() says who sent that one datagram. This
- * is seed 000's udp_server, echoing instead of answering "ACK".
+ * connections, and each recvfrom() says who sent that one datagram.
+ * server.py beside it is the same program in Python.
  *
  * Fill in the TODOs in the order of lessons/04-udp-echo/README.md; after
  * each step `make check LESSON=04` (or `check 04` in the lab) says how it went.
@@ -25,8 +25,9 @@
 #include <unistd.h>
 
 #define DEFAULT_HOST "127.0.0.1"
-#define DEFAULT_PORT 9999 /* seed 000's UDP port */
-#define BUF_SIZE 1024     /* TODO(step 5): room for the largest datagram */
+#define DEFAULT_PORT 9999
+/* TODO(step 5): make BUF_SIZE room for the largest datagram. */
+#define BUF_SIZE 1024
 
 static const char *host = DEFAULT_HOST; /* for error messages */
 static unsigned port = DEFAULT_PORT;
@@ -60,7 +61,8 @@ static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
     memset(addr, 0, sizeof *addr);
     addr->sin_family = AF_INET;
     addr->sin_port = htons((uint16_t)port);
-    /* Simplification: numeric IPv4 only, plus "localhost" as 127.0.0.1. */
+    /* Simplification: numeric IPv4 only, plus "localhost" as 127.0.0.1.
+       Name lookup with getaddrinfo() comes in a later lesson. */
     if (strcmp(host, "localhost") == 0)
         host = "127.0.0.1";
     if (inet_pton(AF_INET, host, &addr->sin_addr) != 1) {
@@ -95,10 +97,7 @@ static int catch_signals(void) {
 
 /* Create a UDP socket bound to addr; returns it or -1. */
 static int open_socket(const struct sockaddr_in *addr) {
-    /* TODO(step 1): socket(AF_INET, SOCK_DGRAM, 0), then bind() it to
-       addr. No listen() and no accept(): UDP has no connections. Check
-       both calls: on -1, report("socket") or report("bind"), close what
-       you opened and return -1. */
+    /* TODO(step 1): a UDP socket bound to addr (no listen, no accept). */
     (void)addr;
     errno = ENOSYS;
     report("socket");
@@ -131,17 +130,10 @@ static void addr_text(const struct sockaddr_in *addr, char *text, size_t size) {
    returns 0, or -1 if the socket itself fails. */
 static int echo_datagrams(int fd) {
     static char buf[BUF_SIZE]; /* static: 64 KiB is a lot for the stack */
-    /* TODO(step 2): while (!stopping): recvfrom() one datagram into buf,
-       with a struct sockaddr_in for its sender and a socklen_t holding its
-       size; on -1 with EINTR go round again (a signal: the loop test
-       decides), on another error report("recvfrom") and return -1. Print
-       "N bytes from IP:PORT" (addr_text() writes IP:PORT) and flush, then
-       sendto() the datagram back to its sender.
-       TODO(step 3): send back exactly the n bytes recvfrom() returned, once.
-       TODO(step 4): reply to the address that came with this datagram.
-       TODO(step 6): n == 0 is an empty datagram: echo it too, and go on.
-       TODO(step 7): when sendto() fails, print "server: sendto IP:PORT:
-       strerror" and go on with the next datagram. */
+    /* TODO(step 2): until stopping, receive each datagram, print "N bytes
+       from IP:PORT" and send it back to its sender.
+       TODO(steps 3-7): exactly its bytes, to its own sender; empty ones
+       too; a failed reply is reported and the server goes on. */
     (void)fd;
     (void)buf;
     (void)addr_text; /* written for you, above */

@@ -1,14 +1,14 @@
 /*
- * server.c - lesson 05: an echo server that drops idle clients (your
- * work).
+ * server.c - lesson 05: an echo server that drops idle clients
+ * (your work).
  *
  * Lesson 03's threaded echo server: it listens on HOST:PORT, gives each
  * client a thread that echoes until the client says bye or hangs up, and
  * runs until SIGTERM or SIGINT (Ctrl-C), then exits 0. New here: with
  * --idle SECONDS, a client that sends nothing for that long (or stops
  * reading its echoes) is dropped, so a forgotten connection does not hold
- * a thread and a socket for ever; the other clients carry on. Seed 000
- * sets timeouts with settimeout(); this is the C underneath.
+ * a thread and a socket for ever; the other clients carry on. Python's
+ * settimeout() does this underneath.
  *
  * Fill in the TODOs in the order of lessons/05-timeouts/README.md; after
  * each step `make check LESSON=05` (or `check 05` in the lab) says how it went.
@@ -33,8 +33,8 @@
 #include <unistd.h>
 
 #define DEFAULT_HOST "127.0.0.1"
-#define DEFAULT_PORT 8080 /* seed 000's TCP port */
-#define BUF_SIZE 1024     /* the seeds' recv(1024) */
+#define DEFAULT_PORT 8080
+#define BUF_SIZE 1024     /* one recv() takes at most this many bytes */
 #define BACKLOG 64        /* connections the kernel queues before accept() */
 #define USAGE "usage: server [--idle SECONDS] [HOST [PORT]]\n"
 
@@ -103,7 +103,8 @@ static int parse_idle(int argc, char **argv, int *i) {
     return 0;
 }
 
-/* Fill addr from the command line; returns 0, or -1 after printing usage. */
+/* Fill addr and idle_limit from the command line; returns 0, or -1 after
+   printing usage. */
 static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
     int i = 1;
     if (parse_idle(argc, argv, &i) < 0)
@@ -224,11 +225,8 @@ static size_t watch_lines(struct line_watch *w, const char *buf, size_t len,
 /* Make recv() and send() on client c's socket fail with EAGAIN after
    idle_limit seconds without progress; returns 0 or -1. */
 static int set_idle_timeout(const struct client *c) {
-    /* TODO(step 3): fill a struct timeval with idle_limit (seconds, a
-       double: whole seconds in tv_sec, the rest in tv_usec; all zeros
-       would mean "wait for ever") and setsockopt() it on c->fd as
-       SO_RCVTIMEO and as SO_SNDTIMEO (a client that stops reading is idle
-       too). On -1, report_at("setsockopt", c->name) and return -1. */
+    /* TODO(step 3): make recv() and send() on c->fd give up after
+       idle_limit seconds. */
     (void)c;
     return 0; /* until then, recv() waits for ever */
 }
@@ -244,9 +242,7 @@ static enum session echo_session(const struct client *c) {
         ssize_t n = recv(c->fd, buf, sizeof buf, 0);
         if (n < 0 && errno == EINTR)
             continue;
-        /* TODO(step 3): with SO_RCVTIMEO set, recv() fails with EAGAIN or
-           EWOULDBLOCK when nothing came for idle_limit seconds: return
-           SESSION_IDLE then (client_thread prints the line and closes). */
+        /* TODO(step 3): nothing came for idle_limit seconds: SESSION_IDLE. */
         if (n < 0) {
             report_at("recv", c->name);
             return SESSION_ERROR;
@@ -267,8 +263,9 @@ static enum session echo_session(const struct client *c) {
     }
 }
 
-/* The thread of one client: echo until the session ends, then close the
-   socket and free c; returns NULL, as nobody waits for it. */
+/* The thread of one client: set its idle timeout, echo until the session
+   ends, then close the socket and free c; returns NULL, as nobody waits
+   for it. */
 static void *client_thread(void *arg) {
     struct client *c = arg;
     enum session how = SESSION_ERROR;

@@ -8,7 +8,7 @@
  * At the end of input (Ctrl-D, or the end of a file) it half-closes the
  * connection with shutdown(SHUT_WR), "I have nothing more to say", keeps
  * printing what the server still sends, and exits 0 when the server
- * closes. The seeds' clients alternate input() and recv(), so a server
+ * closes. Simple clients alternate input() and recv(), so a server
  * that speaks first, or twice, waits until you press Enter; this one does
  * not.
  *

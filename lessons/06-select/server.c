@@ -6,7 +6,7 @@
  * can happen next: a new connection on the listener, bytes from a client,
  * room to send a client its echo. Each client has its own output buffer,
  * where its echo waits until the client reads it, so a slow or silent
- * client never holds up the others. This is seed 000's setblocking(False)
+ * client never holds up the others. This is Python's setblocking(False)
  * and select.select() grown into the echo server of lessons 02 to 05, with
  * no thread per client: exactly one thread serves them all.
  *
@@ -34,7 +34,7 @@
 #include <unistd.h>
 
 #define DEFAULT_HOST "127.0.0.1"
-#define DEFAULT_PORT 8080 /* seed 000's TCP port */
+#define DEFAULT_PORT 8080
 #define BACKLOG 128       /* connections the kernel queues until we accept */
 #define OUT_SIZE 16384    /* echo bytes a client may leave unread */
 
@@ -90,14 +90,13 @@ static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
     memset(addr, 0, sizeof *addr);
     addr->sin_family = AF_INET;
     addr->sin_port = htons((uint16_t)port);
-    /* Simplification: numeric IPv4 only, plus "localhost" as 127.0.0.1. */
+    /* Simplification: numeric IPv4 only, plus "localhost" as 127.0.0.1.
+       Name lookup with getaddrinfo() comes in a later lesson. */
     if (strcmp(host, "localhost") == 0)
         host = "127.0.0.1";
     if (inet_pton(AF_INET, host, &addr->sin_addr) != 1) {
-        fprintf(stderr,
-                "server: bad address '%s' (use an IPv4 address "
-                "such as 127.0.0.1)\n",
-                host);
+        fprintf(stderr, "server: bad address '%s' (use an IPv4 address "
+                        "such as 127.0.0.1)\n", host);
         fprintf(stderr, "usage: server [HOST [PORT]]\n");
         return -1;
     }
@@ -143,6 +142,9 @@ static int open_listener(const struct sockaddr_in *addr) {
         report("socket");
         return -1;
     }
+    /* Without SO_REUSEADDR a restart fails for a minute while the old
+       connection sits in TIME_WAIT. It does not let two servers share a
+       port: that still fails with EADDRINUSE. */
     int on = 1;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0) {
         report("setsockopt");
@@ -167,6 +169,8 @@ static int announce(int fd) {
     }
     port = ntohs(bound.sin_port); /* port 0 became a real one */
     printf("listening on %s:%u\n", host, port);
+    /* stdout is a pipe or file under a test, so it is fully buffered:
+       without this flush nobody would see the line until exit. */
     fflush(stdout);
     return 0;
 }
@@ -174,13 +178,11 @@ static int announce(int fd) {
 /* Make fd non-blocking: calls on it return EAGAIN instead of waiting.
    Returns 0 or -1. */
 static int set_nonblocking(int fd) {
-    /* TODO(step 1): read the flags with fcntl(fd, F_GETFL), then set them
-       again with O_NONBLOCK added: fcntl(fd, F_SETFL, flags | O_NONBLOCK).
-       On -1 from either, report("fcntl") and return -1. */
-    (void)fd;
+    /* TODO(step 1): add O_NONBLOCK to fd's flags (fcntl F_GETFL, F_SETFL);
+       on -1 report("fcntl") and return -1. */
     errno = ENOSYS;
     report("fcntl");
-    return -1;
+    return fd < 0 ? -1 : -1;
 }
 
 /* Register the new connection fd from peer; returns 0, or -1 (the caller
@@ -214,20 +216,25 @@ static void drop_client(struct client *c) {
 /* Accept every connection waiting on the (non-blocking) listener; returns
    0, or -1 on an error that should stop the server. */
 static int accept_clients(int listener) {
-    /* TODO(step 1): loop: accept(listener, ...). On -1 with EAGAIN or
-       EWOULDBLOCK, return 0 (nobody else is waiting); with EINTR,
-       ECONNABORTED or EPROTO, try the next; otherwise report("accept")
-       and return -1. Give each new fd to add_client() (close it if that
-       returns -1).
-       TODO(step 6): an fd >= FD_SETSIZE cannot go into an fd_set: print
-       one line on stderr, close(fd) and carry on. And on EMFILE, ENFILE,
-       ENOBUFS or ENOMEM: report("accept"), set accept_paused = 1 and
-       return 0, or select() would report the listener ready for ever. */
-    (void)listener;
-    (void)add_client; /* written for you, above */
-    errno = ENOSYS;
-    report("accept");
-    return -1;
+    for (;;) {
+        struct sockaddr_in peer;
+        socklen_t len = sizeof peer;
+        int fd = accept(listener, (struct sockaddr *)&peer, &len);
+        if (fd < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0; /* no one else is waiting */
+            /* TODO(step 5): a client that left before we accepted it is no
+               error: try the next. */
+            report("accept");
+            /* TODO(step 6): out of fds or memory, stop watching the
+               listener until a client leaves, and carry on. */
+            return -1;
+        }
+        /* TODO(step 6): an fd select() cannot watch is refused: say so on
+           stderr, close it and carry on. */
+        if (add_client(fd, &peer) < 0)
+            close(fd);
+    }
 }
 
 /* Is the line in w, which a newline just ended, "bye" or "bye\r"? */
@@ -262,75 +269,64 @@ static size_t watch_lines(struct line_watch *w, const char *buf, size_t len,
    buffer: the echo is the bytes themselves. Returns 0, or -1 when the
    connection is broken. */
 static int read_client(struct client *c) {
-    /* TODO(step 1): recv() into the free end of the output buffer:
-       c->out + c->out_len, at most sizeof c->out - c->out_len bytes. On 0
-       (end-of-file) set c->closing and return 0. Otherwise pass the new
-       bytes through watch_lines(&c->watch, ...): add what it returns to
-       c->out_len, and set c->closing when it saw bye.
-       TODO(step 5): on -1, EAGAIN, EWOULDBLOCK and EINTR are not errors
-       (return 0); any other errno means the client is gone: print
-       "server: recv IP:PORT: reason" and return -1. */
-    (void)c;
-    (void)watch_lines; /* written for you, above */
-    errno = ENOSYS;
-    return -1;
+    ssize_t n = recv(c->fd, c->out + c->out_len, sizeof c->out - c->out_len, 0);
+    if (n < 0) {
+        /* TODO(step 5): EAGAIN, EWOULDBLOCK and EINTR are no error; any
+           other errno means the client is gone: say so, return -1. */
+        return 0; /* until then: as if nothing happened */
+    }
+    if (n == 0) {
+        c->closing = 1; /* end-of-file: send the rest of the echo, close */
+        return 0;
+    }
+    int bye = 0;
+    c->out_len += watch_lines(&c->watch, c->out + c->out_len, (size_t)n, &bye);
+    if (bye)
+        c->closing = 1;
+    return 0;
 }
 
 /* Send as much of c's pending echo as the socket takes now; returns 0, or
    -1 when the connection is broken. */
 static int write_client(struct client *c) {
-    /* TODO(step 1): send(c->fd, c->out, c->out_len, MSG_NOSIGNAL). It may
-       take fewer bytes than offered: subtract them from c->out_len and
-       memmove() the rest to the front of c->out.
-       TODO(step 5): on -1, EAGAIN, EWOULDBLOCK and EINTR are not errors
-       (return 0); EPIPE, ECONNRESET and the rest mean the client is gone:
-       print "server: send IP:PORT: reason" and return -1. */
-    (void)c;
-    errno = ENOSYS;
-    return -1;
+    /* MSG_NOSIGNAL: a client that vanished gives EPIPE, not a SIGPIPE that
+       would kill the whole server. */
+    ssize_t n = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL);
+    if (n < 0) {
+        /* TODO(step 5): EAGAIN, EWOULDBLOCK and EINTR are no error; EPIPE,
+           ECONNRESET and the rest mean the client is gone: say so, return
+           -1. */
+        return 0; /* until then: as if nothing happened */
+    }
+    /* A non-blocking send() takes what fits: keep the rest for later. */
+    c->out_len -= (size_t)n;
+    memmove(c->out, c->out + n, c->out_len);
+    return 0;
 }
 
-/* Fill the sets for select(): the listener, each client for reading while
-   its output buffer has room, and for writing while it has output
-   waiting. Returns the highest fd in the sets. */
-static int fill_sets(int listener, fd_set *readable, fd_set *writable) {
-    /* TODO(step 1): FD_ZERO() both sets; FD_SET() the listener in
-       readable unless accept_paused; for each client in clients[], put its
-       fd in readable unless it is closing, and in writable while
-       c->out_len > 0. Return the highest fd you put in a set.
-       TODO(step 4): put a client in readable only while its output buffer
-       has room (c->out_len < sizeof c->out): a client that never reads
-       then waits, not the server. */
-    (void)listener;
-    (void)readable;
-    (void)writable;
-    return -1;
+/* Can c's output buffer take more bytes? */
+static int has_room(const struct client *c) {
+    /* TODO(step 4): only while its output buffer is not full: a client
+       that sends and never reads must wait, not the server. */
+    return c != NULL; /* until then: always */
 }
+
 
 /* Wait for events and handle them until SIGTERM or SIGINT; returns 0, or 1
    after a fatal error. */
 static int serve(int listener, const sigset_t *wait_mask) {
-    /* TODO(step 1): while (!stopping):
-         - max_fd = fill_sets(listener, &readable, &writable);
-         - select(max_fd + 1, &readable, &writable, NULL, NULL); on -1 with
-           EINTR go round again (a signal: the loop condition decides),
-           otherwise report("select") and return 1;
-         - if FD_ISSET(listener, &readable), accept_clients(listener)
-           (return 1 if it returns -1);
-         - for each client c in clients[]: read_client(c) if its fd is in
-           readable, then write_client(c) if it is in writable;
-           drop_client(c) when either returned -1, or when c->closing and
-           c->out_len == 0 (its echo is all sent).
-       Return 0 after the loop.
-       TODO(step 7): wait with pselect(max_fd + 1, &readable, &writable,
-       NULL, NULL, wait_mask) instead of select(). */
-    (void)listener;
-    (void)wait_mask;
-    (void)fill_sets;
-    (void)accept_clients;
-    (void)read_client;
-    (void)write_client;
-    (void)drop_client; /* written for you, above */
+    /* TODO(step 1): write fill_sets(listener, &readable, &writable) above:
+       it fills the sets for select() (the listener unless accept_paused,
+       each client for reading unless closing and while has_room(), for
+       writing while output waits) and returns the highest fd in them.
+       Then, until stopping: fill_sets(), wait in select() (EINTR: go round
+       again), accept_clients() when the listener is ready, then
+       read_client()/write_client() each ready client; drop_client() one
+       that broke, or is closing with its echo all sent.
+       TODO(step 7): wait with pselect() and wait_mask instead. */
+    (void)listener, (void)wait_mask; /* and these, written for you: */
+    (void)accept_clients, (void)read_client, (void)write_client;
+    (void)drop_client, (void)has_room;
     errno = ENOSYS;
     report("select");
     return 1;

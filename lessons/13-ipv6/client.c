@@ -63,8 +63,9 @@ static void report_gai_host(const char *call, int err) {
     fprintf(stderr, "client: %s %s:%s: %s\n", call, host, port, reason);
 }
 
-/* Read "--timeout SECONDS" at argv[*i] if it is there; returns 0, or -1
-   after printing why the value is bad. */
+/* Read "--timeout SECONDS" at argv[*i] if it is there, into timeout_ms
+   (milliseconds, for poll); returns 0, or -1 after printing why the value
+   is bad. */
 static int parse_timeout(int argc, char **argv, int *i) {
     if (*i >= argc || strcmp(argv[*i], "--timeout") != 0)
         return 0;

@@ -2,9 +2,12 @@
  * client.c - lesson 01: the smallest TCP echo client (reference solution).
  *
  * It connects to HOST:PORT, sends one message, prints what comes back and
- * exits. The message is the words on the command line joined by spaces, or
- * one line read from standard input. This is seed 002's echo_client1.py.
+ * exits. The message is the words on the command line joined by spaces,
+ * plus a newline, or one line read from standard input. client.py beside
+ * it is the same program in Python.
  *
+//>  * Fill in the TODOs in the order of lessons/01-echo-once/README.md.
+//>  *
  * usage: client [HOST [PORT]] [MESSAGE...]    default 127.0.0.1 4000
  */
 #define _POSIX_C_SOURCE 200809L
@@ -21,7 +24,7 @@
 
 #define DEFAULT_HOST "127.0.0.1"
 #define DEFAULT_PORT 4000
-#define BUF_SIZE 1024
+#define BUF_SIZE 1024 /* one recv() takes at most this many bytes */
 
 static const char *host = DEFAULT_HOST; /* for error messages */
 static unsigned port = DEFAULT_PORT;
@@ -32,18 +35,9 @@ static void report(const char *what) {
             strerror(errno));
 }
 
-/* Is s a whole number (so argv[2] is a PORT, not the message)? */
-static int is_number(const char *s) {
-    if (!*s)
-        return 0;
-    for (; *s; s++)
-        if (!isdigit((unsigned char)*s))
-            return 0;
-    return 1;
-}
-
 /* Fill addr from HOST and PORT; returns the index of the first message
-   word, or -1 after printing usage. */
+   word, or -1 after printing usage. A second word that starts with a
+   digit is a PORT, and must be a whole one. */
 static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
     int i = 1;
     if (i < argc && argv[i][0] == '-' && strcmp(argv[i], "-") != 0) {
@@ -52,13 +46,17 @@ static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
     }
     if (i < argc)
         host = argv[i++];
-    if (i < argc && is_number(argv[i])) {
-        long n = strtol(argv[i++], NULL, 10);
-        if (n < 1 || n > 65535) {
-            fprintf(stderr, "client: bad port '%s' (1-65535)\n", argv[i - 1]);
+    if (i < argc && isdigit((unsigned char)argv[i][0])) {
+        char *end;
+        errno = 0;
+        long n = strtol(argv[i], &end, 10);
+        if (errno || *end || n < 1 || n > 65535) {
+            fprintf(stderr, "client: bad port '%s' (1-65535)\n", argv[i]);
+            fprintf(stderr, "usage: client [HOST [PORT]] [MESSAGE...]\n");
             return -1;
         }
         port = (unsigned)n;
+        i++;
     }
     memset(addr, 0, sizeof *addr);
     addr->sin_family = AF_INET;
@@ -75,27 +73,29 @@ static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
     return i;
 }
 
-/* Build the message: words joined by spaces plus a newline, or one line
-   of stdin; returns its length, or -1 if there is none. */
-static ssize_t make_message(char *buf, size_t size, int argc, char **argv,
-                            int first) {
-    size_t len = 0;
+/* Build the message in *msg (malloc'd, free it): the words from argv[first]
+   on joined by spaces plus a newline, or else one line of stdin; returns
+   its length, or -1 when there is none. */
+static ssize_t make_message(char **msg, int argc, char **argv, int first) {
+    size_t cap = 0;
+    *msg = NULL;
     if (first >= argc) {
-        if (!fgets(buf, (int)size, stdin))
-            return -1;
-        return (ssize_t)strlen(buf);
+        ssize_t n = getline(msg, &cap, stdin); /* grows *msg to fit */
+        return n > 0 ? n : -1;
     }
-    for (int i = first; i < argc; i++) {
-        int n = snprintf(buf + len, size - len, "%s%s", i > first ? " " : "",
-                         argv[i]);
-        if (n < 0 || (size_t)n >= size - len - 1)
-            return -1;
-        len += (size_t)n;
-    }
-    buf[len++] = '\n';
+    for (int i = first; i < argc; i++)
+        cap += strlen(argv[i]) + 1; /* the word and a space or newline */
+    *msg = malloc(cap + 1);
+    if (!*msg)
+        return -1;
+    size_t len = 0;
+    for (int i = first; i < argc; i++)
+        len += (size_t)sprintf(*msg + len, "%s%s", argv[i],
+                               i + 1 < argc ? " " : "\n");
     return (ssize_t)len;
 }
 
+//{ step 4
 /* Send all len bytes of buf, as send() may take fewer; returns 0 or -1. */
 static int send_all(int fd, const char *buf, size_t len) {
     while (len > 0) {
@@ -145,23 +145,34 @@ static int exchange(int fd, const char *msg, size_t len) {
     fflush(stdout);
     return 0;
 }
+//}
 
 int main(int argc, char **argv) {
     struct sockaddr_in addr;
     int first = parse_args(argc, argv, &addr);
     if (first < 0)
         return 2;
-    char msg[BUF_SIZE];
-    ssize_t len = make_message(msg, sizeof msg, argc, argv, first);
+    char *msg;
+    ssize_t len = make_message(&msg, argc, argv, first);
     if (len < 0) {
         fprintf(stderr, "client: no message (give one, or a line on "
-                        "stdin; at most %d bytes)\n", BUF_SIZE - 2);
+                        "stdin)\n");
+        free(msg);
         return 2;
     }
+    int status = 1;
+    /* TODO(step 4): connect to addr, send all len bytes of msg, then
+       receive the reply and print exactly the bytes that came.
+       TODO(step 5): when connect() fails, say why and exit 1. */
+    //{ step 4
     int fd = connect_to(&addr);
-    if (fd < 0)
-        return 1;
-    int status = exchange(fd, msg, (size_t)len) == 0 ? 0 : 1;
-    close(fd);
+    if (fd >= 0) {
+        status = exchange(fd, msg, (size_t)len) == 0 ? 0 : 1;
+        close(fd);
+    }
+    //}
+    //> errno = ENOSYS; /* prints "Function not implemented" */
+    //> report("connect");
+    free(msg);
     return status;
 }

@@ -2,9 +2,13 @@
  * server.c - lesson 01: the smallest TCP echo server (reference solution).
  *
  * It listens on HOST:PORT, accepts one client, reads one message, sends it
- * back byte for byte, closes both sockets and exits 0. This is seed 002's
- * echo_server1.py written with the C calls Python hides.
+ * back byte for byte, closes both sockets and exits 0. server.py beside it
+ * is the same program in Python: compare the two to see the calls Python
+ * makes for you.
  *
+//>  * Fill in the TODOs in the order of lessons/01-echo-once/README.md; after
+//>  * each step `make check LESSON=01` (or `check 01` in the lab) says how it went.
+//>  *
  * usage: server [HOST [PORT]]    default 127.0.0.1 4000; PORT 0 = any free port
  */
 #define _POSIX_C_SOURCE 200809L
@@ -20,7 +24,8 @@
 
 #define DEFAULT_HOST "127.0.0.1"
 #define DEFAULT_PORT 4000
-#define BUF_SIZE 1024 /* the seeds' recv(1024) */
+#define BUF_SIZE 1024 /* one recv() takes at most this many bytes */
+#define BACKLOG 1     /* finished handshakes the kernel queues for accept() */
 
 static const char *host = DEFAULT_HOST; /* for error messages */
 static unsigned port = DEFAULT_PORT;
@@ -31,7 +36,8 @@ static void report(const char *what) {
             strerror(errno));
 }
 
-/* Fill addr from the command line; returns 0, or -1 after printing usage. */
+/* Read HOST and PORT into host and port, and fill addr's family and IP
+   address (the port is yours to fill); returns 0, or -1 after usage. */
 static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
     if (argc > 3 || (argc > 1 && argv[1][0] == '-')) {
         fprintf(stderr, "usage: server [HOST [PORT]]\n");
@@ -52,7 +58,6 @@ static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
     }
     memset(addr, 0, sizeof *addr);
     addr->sin_family = AF_INET;
-    addr->sin_port = htons((uint16_t)port);
     /* Simplification: numeric IPv4 only, plus "localhost" as 127.0.0.1.
        Name lookup with getaddrinfo() comes in a later lesson. */
     if (strcmp(host, "localhost") == 0)
@@ -66,6 +71,7 @@ static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
     return 0;
 }
 
+//{ step 1
 /* Create a TCP socket bound to addr and listening; returns it or -1. */
 static int open_listener(const struct sockaddr_in *addr) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -81,7 +87,7 @@ static int open_listener(const struct sockaddr_in *addr) {
         report("setsockopt");
     } else if (bind(fd, (const struct sockaddr *)addr, sizeof *addr) < 0) {
         report("bind");
-    } else if (listen(fd, 1) < 0) {
+    } else if (listen(fd, BACKLOG) < 0) {
         report("listen");
     } else {
         return fd;
@@ -105,7 +111,9 @@ static int announce(int fd) {
     fflush(stdout);
     return 0;
 }
+//}
 
+//{ step 2
 /* Send all len bytes of buf, as send() may take fewer; returns 0 or -1. */
 static int send_all(int fd, const char *buf, size_t len) {
     while (len > 0) {
@@ -118,6 +126,25 @@ static int send_all(int fd, const char *buf, size_t len) {
         len -= (size_t)n;
     }
     return 0;
+}
+
+/* Wait for one client and print where it comes from; returns its socket
+   or -1. */
+static int accept_client(int listener) {
+    struct sockaddr_in peer;
+    socklen_t len = sizeof peer;
+    int conn;
+    do {
+        conn = accept(listener, (struct sockaddr *)&peer, &len);
+    } while (conn < 0 && errno == EINTR);
+    if (conn < 0) {
+        report("accept");
+        return -1;
+    }
+    char ip[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof ip);
+    printf("connection from %s:%u\n", ip, ntohs(peer.sin_port));
+    return conn;
 }
 
 /* Read one message from the client and send it back; returns 0 or -1. */
@@ -140,29 +167,44 @@ static int echo_once(int conn) {
     }
     return 0;
 }
+//}
 
 int main(int argc, char **argv) {
     struct sockaddr_in addr;
     if (parse_args(argc, argv, &addr) < 0)
         return 2;
+    /* TODO(step 1): put port into addr in network byte order, open a TCP
+       socket listening on addr and print "listening on HOST:PORT". */
+    //{ step 1
+    addr.sin_port = htons((uint16_t)port);
     int listener = open_listener(&addr);
     if (listener < 0)
         return 1;
-    int status = 1;
-    if (announce(listener) == 0) {
-        struct sockaddr_in peer;
-        socklen_t len = sizeof peer;
-        int conn = accept(listener, (struct sockaddr *)&peer, &len);
-        if (conn < 0) {
-            report("accept");
-        } else {
-            char ip[INET_ADDRSTRLEN];
-            inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof ip);
-            printf("connection from %s:%u\n", ip, ntohs(peer.sin_port));
-            status = echo_once(conn) == 0 ? 0 : 1;
-            close(conn);
-        }
+    if (announce(listener) < 0) {
+        close(listener);
+        return 1;
     }
+    //}
+    //> errno = ENOSYS; /* prints "Function not implemented" */
+    //> report("socket");
+    //> return 1;
+    /* TODO(step 2): accept one client, receive its message and send all of
+       it back on the socket accept() returned. */
+    //{ step 2
+    int conn = accept_client(listener);
+    if (conn < 0 || echo_once(conn) < 0) {
+        if (conn >= 0)
+            close(conn);
+        close(listener);
+        return 1;
+    }
+    //}
+    //> pause(); /* until you write step 2: wait here, answer nobody */
+    /* TODO(step 3): close both sockets and exit 0: the echo worked. */
+    //{ step 3
+    close(conn);
     close(listener);
-    return status;
+    return 0;
+    //}
+    //> return 1;
 }

@@ -1,12 +1,13 @@
 /*
- * client.c - lesson 02: an echo client that keeps talking (reference
- * solution).
+ * client.c - lesson 02: an echo client that keeps talking (reference solution).
  *
  * It connects to HOST:PORT, sends each line of standard input and prints
  * the echo of each, until it has sent a line "bye" or the input ends. With
  * words on the command line it sends just those, as one line. An echo can
- * come back in pieces, so it reads until the whole line is back. This is
- * seed 002's repeating echo client.
+ * come back in pieces, so it reads until the whole line is back. client.py
+ * beside it is the same program in Python.
+//>  *
+//>  * Fill in the TODOs in the order of lessons/02-echo-repeat/README.md.
  *
  * usage: client [HOST [PORT]] [MESSAGE...]    default 127.0.0.1 7788
  */
@@ -43,18 +44,9 @@ static void report(const char *what) {
             strerror(errno));
 }
 
-/* Is s a whole number (so argv[2] is a PORT, not the message)? */
-static int is_number(const char *s) {
-    if (!*s)
-        return 0;
-    for (; *s; s++)
-        if (!isdigit((unsigned char)*s))
-            return 0;
-    return 1;
-}
-
 /* Fill addr from HOST and PORT; returns the index of the first message
-   word, or -1 after printing usage. */
+   word, or -1 after printing usage. A second word that starts with a
+   digit is a PORT, and must be a whole one. */
 static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
     int i = 1;
     if (i < argc && argv[i][0] == '-' && strcmp(argv[i], "-") != 0) {
@@ -63,13 +55,17 @@ static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
     }
     if (i < argc)
         host = argv[i++];
-    if (i < argc && is_number(argv[i])) {
-        long n = strtol(argv[i++], NULL, 10);
-        if (n < 1 || n > 65535) {
-            fprintf(stderr, "client: bad port '%s' (1-65535)\n", argv[i - 1]);
+    if (i < argc && isdigit((unsigned char)argv[i][0])) {
+        char *end;
+        errno = 0;
+        long n = strtol(argv[i], &end, 10);
+        if (errno || *end || n < 1 || n > 65535) {
+            fprintf(stderr, "client: bad port '%s' (1-65535)\n", argv[i]);
+            fprintf(stderr, "usage: client [HOST [PORT]] [MESSAGE...]\n");
             return -1;
         }
         port = (unsigned)n;
+        i++;
     }
     memset(addr, 0, sizeof *addr);
     addr->sin_family = AF_INET;
@@ -137,6 +133,9 @@ static int connect_to(const struct sockaddr_in *addr) {
 /* Print what the server sends up to and including the next newline,
    receiving as often as it takes; returns 0, or -1 after an error. */
 static int print_echo(int fd, struct inbox *in) {
+    /* TODO(step 7): print the echo up to and including its newline, however
+       many recv() calls it takes; keep what follows for the next echo. */
+    //{ step 7
     for (;;) {
         if (in->len == 0) {
             ssize_t n = recv(fd, in->buf, sizeof in->buf, 0);
@@ -170,6 +169,18 @@ static int print_echo(int fd, struct inbox *in) {
             return 0;
         }
     }
+    //}
+    //> ssize_t n;
+    //> do {
+    //>     n = recv(fd, in->buf, sizeof in->buf, 0);
+    //> } while (n < 0 && errno == EINTR);
+    //> if (n < 0) {
+    //>     report("recv");
+    //>     return -1;
+    //> }
+    //> fwrite(in->buf, 1, (size_t)n, stdout);
+    //> fflush(stdout);
+    //> return 0;
 }
 
 /* Send one line (adding the newline if it lacks one) and print its echo;
@@ -206,6 +217,9 @@ static void prompt(void) {
 static int talk(int fd, struct inbox *in) {
     char *line = NULL;
     size_t cap = 0;
+    /* TODO(step 6): exchange() every line of stdin, not just the first, and
+       stop after the line that is bye. */
+    //{ step 6
     ssize_t len;
     int status = 0;
     prompt();
@@ -219,6 +233,13 @@ static int talk(int fd, struct inbox *in) {
             break;
         prompt();
     }
+    //}
+    //> int status = 0;
+    //> prompt();
+    //> ssize_t len = getline(&line, &cap, stdin);
+    //> if (len > 0 && exchange(fd, in, line, (size_t)len) < 0)
+    //>     status = -1;
+    //> (void)is_bye; /* written for you, above */
     if (status == 0 && ferror(stdin)) {
         fprintf(stderr, "client: reading standard input: %s\n",
                 strerror(errno));

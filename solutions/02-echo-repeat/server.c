@@ -1,13 +1,14 @@
 /*
- * server.c - lesson 02: an echo server that keeps talking (reference
- * solution).
+ * server.c - lesson 02: an echo server that keeps talking (reference solution).
  *
  * It listens on HOST:PORT, accepts one client and echoes everything it
  * sends, for as long as it sends, until the client sends a line "bye" or
- * hangs up; then it exits 0. This is seed 002's repeating echo server,
- * with the two bugs of the original fixed: it finds "bye" however TCP cuts
- * the bytes up, and it stops when recv() says the client has gone instead
- * of spinning on it.
+ * hangs up; then it exits 0. It finds "bye" however TCP cuts the bytes
+ * up, and it stops when recv() says the client has gone instead of
+ * spinning on it. server.py beside it is the same program in Python.
+//>  *
+//>  * Fill in the TODOs in the order of lessons/02-echo-repeat/README.md; after
+//>  * each step `make check LESSON=02` (or `check 02` in the lab) says how it went.
  *
  * usage: server [HOST [PORT]]    default 127.0.0.1 7788; PORT 0 = any free port
  */
@@ -24,7 +25,8 @@
 
 #define DEFAULT_HOST "127.0.0.1"
 #define DEFAULT_PORT 7788
-#define BUF_SIZE 1024 /* the seeds' recv(1024) */
+#define BUF_SIZE 1024 /* one recv() takes at most this many bytes */
+#define BACKLOG 1     /* finished handshakes the kernel queues for accept() */
 
 static const char *host = DEFAULT_HOST; /* for error messages */
 static unsigned port = DEFAULT_PORT;
@@ -99,7 +101,7 @@ static int open_listener(const struct sockaddr_in *addr) {
         report("setsockopt");
     } else if (bind(fd, (const struct sockaddr *)addr, sizeof *addr) < 0) {
         report("bind");
-    } else if (listen(fd, 1) < 0) {
+    } else if (listen(fd, BACKLOG) < 0) {
         report("listen");
     } else {
         return fd;
@@ -152,9 +154,13 @@ static int is_bye(const struct line_watch *w) {
 
 /* Follow the lines in len bytes of buf, carrying on from where the last
    chunk stopped; returns how many bytes to echo: all of them, or up to
-   and including the newline of a "bye" line (then *bye is set). */
+   and including the newline of a "bye" line (then *bye is set). Yours in
+   step 4. */
 static size_t watch_lines(struct line_watch *w, const char *buf, size_t len,
                           int *bye) {
+    /* TODO(step 4): find a line that is exactly bye (or bye\r) in these
+       bytes, even when recv() cut it in two; echo nothing after it. */
+    //{ step 4
     for (size_t i = 0; i < len; i++) {
         if (buf[i] == '\n') {
             if (is_bye(w)) {
@@ -169,6 +175,11 @@ static size_t watch_lines(struct line_watch *w, const char *buf, size_t len,
                 w->len++; /* 5 already means "longer than bye\r" */
         }
     }
+    //}
+    //> (void)w;
+    //> (void)buf;
+    //> (void)bye;
+    //> (void)is_bye; /* written for you, above */
     return len;
 }
 
@@ -177,6 +188,10 @@ static size_t watch_lines(struct line_watch *w, const char *buf, size_t len,
 static enum session echo_session(int conn) {
     struct line_watch w = {.len = 0};
     char buf[BUF_SIZE];
+    /* TODO(step 1): echo everything the client sends, in a loop, until the
+       session ends; echo bytes as they come, not a line at a time.
+       TODO(step 5): end-of-file, a reset or a vanished client ends it too. */
+    //{ step 1
     for (;;) {
         ssize_t n = recv(conn, buf, sizeof buf, 0);
         if (n < 0 && errno == EINTR)
@@ -205,6 +220,26 @@ static enum session echo_session(int conn) {
         if (bye)
             return SESSION_BYE;
     }
+    //}
+    //> ssize_t n;
+    //> do {
+    //>     n = recv(conn, buf, sizeof buf, 0);
+    //> } while (n < 0 && errno == EINTR);
+    //> if (n < 0) {
+    //>     report("recv");
+    //>     return SESSION_ERROR;
+    //> }
+    //> printf("received %zd bytes\n", n);
+    //> (void)client_gone; /* written for you, above */
+    //> int bye = 0;
+    //> size_t echo = watch_lines(&w, buf, (size_t)n, &bye);
+    //> if (send_all(conn, buf, echo) < 0) {
+    //>     report("send");
+    //>     return SESSION_ERROR;
+    //> }
+    //> if (bye)
+    //>     return SESSION_BYE;
+    //> return SESSION_HANGUP; /* not true: we just stopped after one recv() */
 }
 
 /* Wait for one client and serve it; returns the exit status for main. */

@@ -4,10 +4,13 @@
  * It listens on HOST:PORT and serves any number of clients at once: the
  * main thread accepts, and each client gets a thread of its own that
  * echoes like lesson 02 until the client says bye or hangs up. The server
- * itself runs until SIGTERM or SIGINT (Ctrl-C), then exits 0. This is
- * seed 002's server3.py and seed 000's threaded_server, plus what they
- * leave out: threads that clean up after themselves, SIGPIPE, and a way
- * to stop.
+ * itself runs until SIGTERM or SIGINT (Ctrl-C), then exits 0. Beyond the
+ * textbook thread per client: threads that clean up after themselves,
+ * SIGPIPE, and a way to stop. server.py beside it is the same in Python.
+//>  *
+//>  * This is your lesson 02 server, cut into the pieces a thread needs. Fill
+//>  * in the TODOs in the order of lessons/03-echo-threads/README.md; after each
+//>  * step `make check LESSON=03` (or `check 03` in the lab) says how it went.
  *
  * usage: server [HOST [PORT]]    default 127.0.0.1 7788; PORT 0 = any free port
  */
@@ -28,7 +31,7 @@
 
 #define DEFAULT_HOST "127.0.0.1"
 #define DEFAULT_PORT 7788
-#define BUF_SIZE 1024 /* the seeds' recv(1024) */
+#define BUF_SIZE 1024 /* one recv() takes at most this many bytes */
 #define BACKLOG 64    /* connections the kernel queues before accept() */
 
 static const char *host = DEFAULT_HOST; /* for error messages */
@@ -249,7 +252,8 @@ static void *client_thread(void *arg) {
 }
 
 /* Serve connection conn from peer in a new detached thread; returns 0, or
-   -1 after closing it (the server carries on with the next client). */
+   -1 after closing it (the server carries on with the next client). Steps 1
+   and 4. */
 static int start_client(int conn, const struct sockaddr_in *peer) {
     struct client *c = malloc(sizeof *c);
     if (!c) {
@@ -262,6 +266,9 @@ static int start_client(int conn, const struct sockaddr_in *peer) {
     inet_ntop(AF_INET, &peer->sin_addr, ip, sizeof ip);
     snprintf(c->name, sizeof c->name, "%s:%u", ip, ntohs(peer->sin_port));
     printf("connection from %s\n", c->name);
+    /* TODO(step 1): run client_thread(c) in a thread of its own.
+       TODO(step 4): a detached one, since nobody will join it. */
+    //{ step 1
     /* Detached: the thread's memory goes back when it ends. A joinable
        thread nobody joins keeps its stack (8 MiB of address space) for
        ever, and a busy server soon can make no more. */
@@ -280,6 +287,8 @@ static int start_client(int conn, const struct sockaddr_in *peer) {
         free(c);
         return -1;
     }
+    //}
+    //> client_thread(c);
     return 0;
 }
 
@@ -290,8 +299,11 @@ static void pause_briefly(void) {
 }
 
 /* Accept clients, each into a thread of its own, until a stop signal;
-   returns the exit status for main. */
+   returns the exit status for main. Step 1. */
 static int serve_forever(int fd) {
+    /* TODO(step 1): accept clients in a loop, each into start_client(), until
+       stopping is set; then print "shutting down" and return 0. */
+    //{ step 1
     while (!atomic_load(&stopping)) {
         struct sockaddr_in peer;
         socklen_t len = sizeof peer;
@@ -314,24 +326,43 @@ static int serve_forever(int fd) {
         pause_briefly();
     }
     printf("shutting down\n");
+    //}
+    //> struct sockaddr_in peer;
+    //> socklen_t len = sizeof peer;
+    //> int conn = accept(fd, (struct sockaddr *)&peer, &len);
+    //> if (conn < 0) {
+    //>     report("accept");
+    //>     return 1;
+    //> }
+    //> start_client(conn, &peer);
+    //> (void)pause_briefly; /* written for you, above */
     return 0;
 }
 
-/* SIGTERM, SIGINT: note that we stop, and wake the accept() loop. */
+/* SIGTERM, SIGINT: note that we stop, and wake the accept() loop (step 6). */
 static void on_stop(int sig) {
     (void)sig;
     atomic_store(&stopping, 1);
+    /* TODO(step 6): also wake accept() now: a flag alone is seen only when
+       the next client arrives. */
+    //{ step 6
     /* A flag alone would be seen only after the next client. shutdown()
        is async-signal-safe, and on Linux it makes accept(), blocked in
        any thread or called later, fail at once. */
     shutdown(listener, SHUT_RDWR);
+    //}
 }
 
-/* Ignore SIGPIPE and catch SIGTERM and SIGINT; returns 0 or -1. */
+/* Ignore SIGPIPE (step 5) and catch SIGTERM and SIGINT (step 6); returns 0
+   or -1. */
 static int setup_signals(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
+    /* TODO(step 5): ignore SIGPIPE, so a client that vanished cannot kill
+       the server.
+       TODO(step 6): catch SIGTERM and SIGINT with on_stop. */
+    //{ step 5
     /* Writing to a connection the peer has reset raises SIGPIPE, which
        kills the whole process: every client, for one that left. send_all()
        passes MSG_NOSIGNAL; ignoring the signal covers every other write. */
@@ -340,12 +371,17 @@ static int setup_signals(void) {
         report("sigaction");
         return -1;
     }
+    //}
+    //> (void)sa;
+    //{ step 6
     sa.sa_handler = on_stop;
     sa.sa_flags = SA_RESTART; /* other threads' calls carry on */
     if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0) {
         report("sigaction");
         return -1;
     }
+    //}
+    //> (void)on_stop; /* to be finished in step 6, above */
     return 0;
 }
 

@@ -6,7 +6,9 @@
  * "timed out" and exits 1. The datagram is the words on the command line
  * joined by spaces, or one line of standard input, without a newline: a
  * datagram is a message by itself. The reply is printed with a newline
- * after it. This is seed 000's udp_client.
+ * after it. client.py beside it is the same program in Python.
+//>  *
+//>  * Fill in the TODOs in the order of lessons/04-udp-echo/README.md.
  *
  * usage: client [--timeout SECONDS] [HOST [PORT]] [MESSAGE...]
  *        default 127.0.0.1 9999, timeout 3 s
@@ -39,16 +41,6 @@ static double timeout = DEFAULT_TIMEOUT; /* seconds to wait for the reply */
 static void report(const char *what) {
     fprintf(stderr, "client: %s %s:%u: %s\n", what, host, port,
             strerror(errno));
-}
-
-/* Is s a whole number (so it is a PORT, not the message)? */
-static int is_number(const char *s) {
-    if (!*s)
-        return 0;
-    for (; *s; s++)
-        if (!isdigit((unsigned char)*s))
-            return 0;
-    return 1;
 }
 
 /* Read "--timeout SECONDS" at argv[*i] if it is there; returns 0, or -1
@@ -84,13 +76,17 @@ static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
         goto usage;
     if (i < argc)
         host = argv[i++];
-    if (i < argc && is_number(argv[i])) {
-        long n = strtol(argv[i++], NULL, 10);
-        if (n < 1 || n > 65535) {
-            fprintf(stderr, "client: bad port '%s' (1-65535)\n", argv[i - 1]);
+    if (i < argc && isdigit((unsigned char)argv[i][0])) {
+        /* A word that starts with a digit is the PORT: all of it. */
+        char *end;
+        errno = 0;
+        long n = strtol(argv[i], &end, 10);
+        if (errno || *end || n < 1 || n > 65535) {
+            fprintf(stderr, "client: bad port '%s' (1-65535)\n", argv[i]);
             goto usage;
         }
         port = (unsigned)n;
+        i++;
     }
     memset(addr, 0, sizeof *addr);
     addr->sin_family = AF_INET;
@@ -134,6 +130,8 @@ static ssize_t make_message(char *buf, size_t size, int argc, char **argv,
 
 /* Make recvfrom() on fd give up after timeout seconds; returns 0 or -1. */
 static int set_timeout(int fd) {
+    /* TODO(step 9): make recvfrom() on fd give up after timeout seconds. */
+    //{ step 9
     struct timeval tv;
     tv.tv_sec = (time_t)timeout;
     tv.tv_usec = (suseconds_t)((timeout - (double)tv.tv_sec) * 1e6);
@@ -144,19 +142,33 @@ static int set_timeout(int fd) {
         return -1;
     }
     return 0;
+    //}
+    //> (void)fd;
+    //> return 0; /* until then, recvfrom() waits for ever */
 }
 
 /* Did the datagram come from the server's address and port? */
 static int from_server(const struct sockaddr_in *from,
                        const struct sockaddr_in *server) {
+    /* TODO(step 10): compare the addresses (sin_addr.s_addr) and the
+       ports (sin_port); both are in network byte order on both sides. */
+    //{ step 10
     return from->sin_addr.s_addr == server->sin_addr.s_addr &&
            from->sin_port == server->sin_port;
+    //}
+    //> (void)from;
+    //> (void)server;
+    //> return 1; /* until then, any datagram counts as the reply */
 }
 
 /* Wait for the server's reply, skipping datagrams from anyone else;
    returns its length, or -1 on error or timeout. */
 static ssize_t recv_reply(int fd, const struct sockaddr_in *server, char *buf,
                           size_t size) {
+    /* TODO(step 8): receive one datagram into buf and return its length.
+       TODO(step 9): say "timed out" when the timeout passed.
+       TODO(step 10): ignore (and report) datagrams not from the server. */
+    //{ step 8
     for (;;) {
         struct sockaddr_in from;
         socklen_t len = sizeof from;
@@ -181,11 +193,23 @@ static ssize_t recv_reply(int fd, const struct sockaddr_in *server, char *buf,
                 "client: ignored %zd bytes from %s:%u (not the server)\n", n,
                 ip, ntohs(from.sin_port));
     }
+    //}
+    //> (void)fd;
+    //> (void)server;
+    //> (void)buf;
+    //> (void)size;
+    //> (void)from_server; /* yours in step 10, above */
+    //> errno = ENOSYS;
+    //> report("recvfrom");
+    //> return -1;
 }
 
 /* Send the datagram to the server and print its reply; returns 0 or -1. */
 static int exchange(const struct sockaddr_in *server, const char *msg,
                     size_t len) {
+    /* TODO(step 8): send msg to server in one datagram from a UDP socket,
+       print the reply and a newline; close the socket on every path. */
+    //{ step 8
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     if (fd < 0) {
         report("socket");
@@ -206,6 +230,17 @@ static int exchange(const struct sockaddr_in *server, const char *msg,
     }
     close(fd);
     return status;
+    //}
+    //> static char buf[BUF_SIZE];
+    //> (void)server;
+    //> (void)msg;
+    //> (void)len;
+    //> (void)buf;
+    //> (void)set_timeout; /* yours in step 9, above */
+    //> (void)recv_reply;  /* yours in step 8, above */
+    //> errno = ENOSYS;
+    //> report("socket");
+    //> return -1;
 }
 
 int main(int argc, char **argv) {

@@ -4,8 +4,11 @@
  * It binds a UDP socket to HOST:PORT and sends every datagram it receives
  * back to the address it came from, until it is stopped (Ctrl-C or
  * SIGTERM: exit 0). There is no listen() and no accept(): UDP has no
- * connections, and each recvfrom() says who sent that one datagram. This
- * is seed 000's udp_server, echoing instead of answering "ACK".
+ * connections, and each recvfrom() says who sent that one datagram.
+ * server.py beside it is the same program in Python.
+//>  *
+//>  * Fill in the TODOs in the order of lessons/04-udp-echo/README.md; after
+//>  * each step `make check LESSON=04` (or `check 04` in the lab) says how it went.
  *
  * usage: server [HOST [PORT]]    default 127.0.0.1 9999; PORT 0 = any free port
  */
@@ -22,8 +25,12 @@
 #include <unistd.h>
 
 #define DEFAULT_HOST "127.0.0.1"
-#define DEFAULT_PORT 9999 /* seed 000's UDP port */
+#define DEFAULT_PORT 9999
+/* TODO(step 5): make BUF_SIZE room for the largest datagram. */
+//{ step 5
 #define BUF_SIZE 65535    /* the largest datagram a UDP header can describe */
+//}
+//> #define BUF_SIZE 1024
 
 static const char *host = DEFAULT_HOST; /* for error messages */
 static unsigned port = DEFAULT_PORT;
@@ -57,7 +64,8 @@ static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
     memset(addr, 0, sizeof *addr);
     addr->sin_family = AF_INET;
     addr->sin_port = htons((uint16_t)port);
-    /* Simplification: numeric IPv4 only, plus "localhost" as 127.0.0.1. */
+    /* Simplification: numeric IPv4 only, plus "localhost" as 127.0.0.1.
+       Name lookup with getaddrinfo() comes in a later lesson. */
     if (strcmp(host, "localhost") == 0)
         host = "127.0.0.1";
     if (inet_pton(AF_INET, host, &addr->sin_addr) != 1) {
@@ -92,6 +100,8 @@ static int catch_signals(void) {
 
 /* Create a UDP socket bound to addr; returns it or -1. */
 static int open_socket(const struct sockaddr_in *addr) {
+    /* TODO(step 1): a UDP socket bound to addr (no listen, no accept). */
+    //{ step 1
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     if (fd < 0) {
         report("socket");
@@ -105,6 +115,11 @@ static int open_socket(const struct sockaddr_in *addr) {
         return -1;
     }
     return fd;
+    //}
+    //> (void)addr;
+    //> errno = ENOSYS;
+    //> report("socket");
+    //> return -1;
 }
 
 /* Print "listening on HOST:PORT" with the real port; returns 0 or -1.
@@ -133,6 +148,11 @@ static void addr_text(const struct sockaddr_in *addr, char *text, size_t size) {
    returns 0, or -1 if the socket itself fails. */
 static int echo_datagrams(int fd) {
     static char buf[BUF_SIZE]; /* static: 64 KiB is a lot for the stack */
+    /* TODO(step 2): until stopping, receive each datagram, print "N bytes
+       from IP:PORT" and send it back to its sender.
+       TODO(steps 3-7): exactly its bytes, to its own sender; empty ones
+       too; a failed reply is reported and the server goes on. */
+    //{ step 2
     while (!stopping) {
         struct sockaddr_in from;
         socklen_t len = sizeof from;
@@ -156,6 +176,14 @@ static int echo_datagrams(int fd) {
     }
     /* Simplification: a signal that lands between the test of stopping and
        recvfrom() is only noticed at the next datagram. */
+    //}
+    //> (void)fd;
+    //> (void)buf;
+    //> (void)addr_text; /* written for you, above */
+    //> errno = ENOSYS;
+    //> report("recvfrom");
+    //> while (!stopping)
+    //>     pause(); /* until step 2, answer nothing: just wait to be stopped */
     return 0;
 }
 

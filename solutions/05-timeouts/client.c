@@ -7,8 +7,11 @@
  * words on the command line it sends just those, as one line (lesson 02).
  * With --timeout SECONDS it gives up, saying "timed out" and exiting 1,
  * when the connection is not made in that time or when the server sends
- * nothing for that long while an echo is due. This is seed 000's
- * settimeout() and its non-blocking connect with select(), in C.
+ * nothing for that long while an echo is due: what Python's settimeout()
+ * does underneath, a non-blocking connect() and poll().
+//>  *
+//>  * Fill in the TODOs in the order of lessons/05-timeouts/README.md; after
+//>  * each step `make check LESSON=05` (or `check 05` in the lab) says how it went.
  *
  * usage: client [--timeout SECONDS] [HOST [PORT]] [MESSAGE...]
  *        default 127.0.0.1 8080, no timeout
@@ -55,18 +58,8 @@ static void report_timeout(const char *what) {
     fprintf(stderr, "client: %s %s:%u: timed out\n", what, host, port);
 }
 
-/* Is s a whole number (so it is a PORT, not the message)? */
-static int is_number(const char *s) {
-    if (!*s)
-        return 0;
-    for (; *s; s++)
-        if (!isdigit((unsigned char)*s))
-            return 0;
-    return 1;
-}
-
-/* Read "--timeout SECONDS" at argv[*i] if it is there; returns 0, or -1
-   after printing why the value is bad. */
+/* Read "--timeout SECONDS" at argv[*i] if it is there into timeout_ms;
+   returns 0, or -1 after printing why the value is bad. */
 static int parse_timeout(int argc, char **argv, int *i) {
     if (*i >= argc || strcmp(argv[*i], "--timeout") != 0)
         return 0;
@@ -98,13 +91,17 @@ static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
         goto usage;
     if (i < argc)
         host = argv[i++];
-    if (i < argc && is_number(argv[i])) {
-        long n = strtol(argv[i++], NULL, 10);
-        if (n < 1 || n > 65535) {
-            fprintf(stderr, "client: bad port '%s' (1-65535)\n", argv[i - 1]);
+    if (i < argc && isdigit((unsigned char)argv[i][0])) {
+        /* A word that starts with a digit is the PORT: all of it. */
+        char *end;
+        errno = 0;
+        long n = strtol(argv[i], &end, 10);
+        if (errno || *end || n < 1 || n > 65535) {
+            fprintf(stderr, "client: bad port '%s' (1-65535)\n", argv[i]);
             goto usage;
         }
         port = (unsigned)n;
+        i++;
     }
     memset(addr, 0, sizeof *addr);
     addr->sin_family = AF_INET;
@@ -160,6 +157,8 @@ static int send_all(int fd, const char *buf, size_t len) {
    read; POLLOUT: a connect has finished), at most timeout_ms; returns 1
    when ready, 0 when the time ran out, -1 on error. */
 static int wait_ready(int fd, short events) {
+    /* TODO(step 1): wait at most timeout_ms for events on fd with poll(). */
+    //{ step 1
     struct pollfd p = {.fd = fd, .events = events};
     int n;
     do {
@@ -167,8 +166,13 @@ static int wait_ready(int fd, short events) {
         n = poll(&p, 1, timeout_ms);
     } while (n < 0 && errno == EINTR);
     return n;
+    //}
+    //> (void)fd;
+    //> (void)events;
+    //> return 1; /* "ready" at once: until then, recv() waits for ever */
 }
 
+//{ step 2
 /* Put fd in non-blocking mode (on = 1) or back in blocking mode (on = 0);
    returns 0 or -1. */
 static int set_nonblocking(int fd, int on) {
@@ -214,6 +218,7 @@ static int finish_connect(int fd, const struct sockaddr_in *addr) {
     }
     return 0;
 }
+//}
 
 /* Connect to addr, giving up after timeout_ms; returns the socket (in
    blocking mode) or -1. */
@@ -223,6 +228,9 @@ static int connect_to(const struct sockaddr_in *addr) {
         report("socket");
         return -1;
     }
+    /* TODO(step 2): connect without waiting longer than timeout_ms: a
+       non-blocking connect(), then wait_ready() for its end. */
+    //{ step 2
     if (set_nonblocking(fd, 1) < 0) {
         report("fcntl");
     } else if (finish_connect(fd, addr) == 0) {
@@ -232,6 +240,13 @@ static int connect_to(const struct sockaddr_in *addr) {
     }
     close(fd);
     return -1;
+    //}
+    //> if (connect(fd, (const struct sockaddr *)addr, sizeof *addr) < 0) {
+    //>     report("connect");
+    //>     close(fd);
+    //>     return -1;
+    //> }
+    //> return fd;
 }
 
 /* Print what the server sends up to and including the next newline,

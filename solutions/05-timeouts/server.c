@@ -1,14 +1,17 @@
 /*
- * server.c - lesson 05: an echo server that drops idle clients (reference
- * solution).
+ * server.c - lesson 05: an echo server that drops idle clients
+ * (reference solution).
  *
  * Lesson 03's threaded echo server: it listens on HOST:PORT, gives each
  * client a thread that echoes until the client says bye or hangs up, and
  * runs until SIGTERM or SIGINT (Ctrl-C), then exits 0. New here: with
  * --idle SECONDS, a client that sends nothing for that long (or stops
  * reading its echoes) is dropped, so a forgotten connection does not hold
- * a thread and a socket for ever; the other clients carry on. Seed 000
- * sets timeouts with settimeout(); this is the C underneath.
+ * a thread and a socket for ever; the other clients carry on. Python's
+ * settimeout() does this underneath.
+//>  *
+//>  * Fill in the TODOs in the order of lessons/05-timeouts/README.md; after
+//>  * each step `make check LESSON=05` (or `check 05` in the lab) says how it went.
  *
  * usage: server [--idle SECONDS] [HOST [PORT]]
  *        default 127.0.0.1 8080, no idle limit; PORT 0 = any free port
@@ -30,8 +33,8 @@
 #include <unistd.h>
 
 #define DEFAULT_HOST "127.0.0.1"
-#define DEFAULT_PORT 8080 /* seed 000's TCP port */
-#define BUF_SIZE 1024     /* the seeds' recv(1024) */
+#define DEFAULT_PORT 8080
+#define BUF_SIZE 1024     /* one recv() takes at most this many bytes */
 #define BACKLOG 64        /* connections the kernel queues before accept() */
 #define USAGE "usage: server [--idle SECONDS] [HOST [PORT]]\n"
 
@@ -100,7 +103,8 @@ static int parse_idle(int argc, char **argv, int *i) {
     return 0;
 }
 
-/* Fill addr from the command line; returns 0, or -1 after printing usage. */
+/* Fill addr and idle_limit from the command line; returns 0, or -1 after
+   printing usage. */
 static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
     int i = 1;
     if (parse_idle(argc, argv, &i) < 0)
@@ -221,6 +225,9 @@ static size_t watch_lines(struct line_watch *w, const char *buf, size_t len,
 /* Make recv() and send() on client c's socket fail with EAGAIN after
    idle_limit seconds without progress; returns 0 or -1. */
 static int set_idle_timeout(const struct client *c) {
+    /* TODO(step 3): make recv() and send() on c->fd give up after
+       idle_limit seconds. */
+    //{ step 3
     struct timeval tv;
     tv.tv_sec = (time_t)idle_limit;
     tv.tv_usec = (suseconds_t)((idle_limit - (double)tv.tv_sec) * 1e6);
@@ -239,6 +246,9 @@ static int set_idle_timeout(const struct client *c) {
 /* Is errno the "timed out" of a socket with SO_RCVTIMEO or SO_SNDTIMEO? */
 static int timed_out(void) {
     return errno == EAGAIN || errno == EWOULDBLOCK;
+    //}
+    //> (void)c;
+    //> return 0; /* until then, recv() waits for ever */
 }
 
 /* Echo what client c sends as it arrives until a "bye" line, the end of
@@ -252,8 +262,11 @@ static enum session echo_session(const struct client *c) {
         ssize_t n = recv(c->fd, buf, sizeof buf, 0);
         if (n < 0 && errno == EINTR)
             continue;
+        /* TODO(step 3): nothing came for idle_limit seconds: SESSION_IDLE. */
+        //{ step 3
         if (n < 0 && timed_out())
             return SESSION_IDLE; /* nothing came for idle_limit seconds */
+        //}
         if (n < 0) {
             report_at("recv", c->name);
             return SESSION_ERROR;
@@ -264,8 +277,12 @@ static enum session echo_session(const struct client *c) {
         int bye = 0;
         size_t echo = watch_lines(&w, buf, (size_t)n, &bye);
         if (send_all(c->fd, buf, echo) < 0) {
+            /* TODO(step 3): the same for send() and SO_SNDTIMEO: a client
+               that stopped reading its echoes is idle too. */
+            //{ step 3
             if (timed_out())
                 return SESSION_IDLE; /* it stopped reading its echoes */
+            //}
             report_at("send", c->name);
             return SESSION_ERROR;
         }
@@ -274,8 +291,9 @@ static enum session echo_session(const struct client *c) {
     }
 }
 
-/* The thread of one client: echo until the session ends, then close the
-   socket and free c; returns NULL, as nobody waits for it. */
+/* The thread of one client: set its idle timeout, echo until the session
+   ends, then close the socket and free c; returns NULL, as nobody waits
+   for it. */
 static void *client_thread(void *arg) {
     struct client *c = arg;
     enum session how = SESSION_ERROR;

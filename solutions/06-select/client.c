@@ -8,9 +8,12 @@
  * At the end of input (Ctrl-D, or the end of a file) it half-closes the
  * connection with shutdown(SHUT_WR), "I have nothing more to say", keeps
  * printing what the server still sends, and exits 0 when the server
- * closes. The seeds' clients alternate input() and recv(), so a server
+ * closes. Simple clients alternate input() and recv(), so a server
  * that speaks first, or twice, waits until you press Enter; this one does
  * not.
+//>  *
+//>  * Fill in the TODOs in the order of lessons/06-select/README.md (steps 8
+//>  * to 10 are this file's).
  *
  * usage: client [HOST [PORT]]    default 127.0.0.1 8080
  */
@@ -184,6 +187,17 @@ static int send_pending(int fd) {
 /* Pass typed lines to the server and its bytes to standard output until
    the server closes; returns 0, or -1 on an error. */
 static int talk(int fd) {
+    /* TODO(step 8): loop: FD_ZERO() a readable and a writable set; always
+       FD_SET(fd, &readable); FD_SET(STDIN_FILENO, &readable) while input
+       is open and pending[] has room; FD_SET(fd, &writable) while
+       pending_len > 0. select(fd + 1, ...) (on EINTR go round again).
+       Then: socket readable -> print_reply(fd) (1 means the server
+       closed: return 0); stdin readable -> read_input() (1 means the end
+       of input); socket writable -> send_pending(fd). Any -1: return -1.
+       TODO(step 9): at the end of input, once pending_len is 0, call
+       shutdown(fd, SHUT_WR) once (report("shutdown") on -1) and keep
+       looping: the server's last words and its close are still to come. */
+    //{ step 8
     int input_open = 1, half_closed = 0;
     for (;;) {
         if (!input_open && pending_len == 0 && !half_closed) {
@@ -223,6 +237,14 @@ static int talk(int fd) {
         if (FD_ISSET(fd, &writable) && send_pending(fd) < 0)
             return -1;
     }
+    //}
+    //> (void)fd;
+    //> (void)print_reply; /* written for you, above */
+    //> (void)read_input;
+    //> (void)send_pending;
+    //> errno = ENOSYS;
+    //> report("select");
+    //> return -1;
 }
 
 int main(int argc, char **argv) {

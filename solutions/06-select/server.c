@@ -6,13 +6,16 @@
  * can happen next: a new connection on the listener, bytes from a client,
  * room to send a client its echo. Each client has its own output buffer,
  * where its echo waits until the client reads it, so a slow or silent
- * client never holds up the others. This is seed 000's setblocking(False)
+ * client never holds up the others. This is Python's setblocking(False)
  * and select.select() grown into the echo server of lessons 02 to 05, with
  * no thread per client: exactly one thread serves them all.
  *
  * Protocol, as in lesson 02: what a client sends is echoed as it arrives;
  * a line "bye" (or end-of-file) ends that client's session. The server runs
  * until SIGINT or SIGTERM, then closes every connection and exits 0.
+//>  *
+//>  * Fill in the TODOs in the order of lessons/06-select/README.md; after
+//>  * each step `make check LESSON=06` (or `check 06` in the lab) says how it went.
  *
  * usage: server [HOST [PORT]]    default 127.0.0.1 8080; PORT 0 = any free port
  */
@@ -31,7 +34,7 @@
 #include <unistd.h>
 
 #define DEFAULT_HOST "127.0.0.1"
-#define DEFAULT_PORT 8080 /* seed 000's TCP port */
+#define DEFAULT_PORT 8080
 #define BACKLOG 128       /* connections the kernel queues until we accept */
 #define OUT_SIZE 16384    /* echo bytes a client may leave unread */
 
@@ -87,14 +90,13 @@ static int parse_args(int argc, char **argv, struct sockaddr_in *addr) {
     memset(addr, 0, sizeof *addr);
     addr->sin_family = AF_INET;
     addr->sin_port = htons((uint16_t)port);
-    /* Simplification: numeric IPv4 only, plus "localhost" as 127.0.0.1. */
+    /* Simplification: numeric IPv4 only, plus "localhost" as 127.0.0.1.
+       Name lookup with getaddrinfo() comes in a later lesson. */
     if (strcmp(host, "localhost") == 0)
         host = "127.0.0.1";
     if (inet_pton(AF_INET, host, &addr->sin_addr) != 1) {
-        fprintf(stderr,
-                "server: bad address '%s' (use an IPv4 address "
-                "such as 127.0.0.1)\n",
-                host);
+        fprintf(stderr, "server: bad address '%s' (use an IPv4 address "
+                        "such as 127.0.0.1)\n", host);
         fprintf(stderr, "usage: server [HOST [PORT]]\n");
         return -1;
     }
@@ -125,6 +127,11 @@ static int catch_signals(void) {
    arrive inside the wait, which they cut short, never just before it;
    stores the mask to wait with in wait_mask. Returns 0 or -1. */
 static int block_stop_signals(sigset_t *wait_mask) {
+    /* TODO(step 7): block SIGINT and SIGTERM with sigprocmask(SIG_BLOCK,
+       &set_of_the_two, wait_mask): the old mask lands in wait_mask. Then
+       sigdelset() both from wait_mask, so pselect(..., wait_mask) unblocks
+       them while it waits. Until then: wait with nothing blocked. */
+    //{ step 7
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
@@ -135,6 +142,8 @@ static int block_stop_signals(sigset_t *wait_mask) {
     }
     sigdelset(wait_mask, SIGINT);
     sigdelset(wait_mask, SIGTERM);
+    //}
+    //> sigemptyset(wait_mask);
     return 0;
 }
 
@@ -145,6 +154,9 @@ static int open_listener(const struct sockaddr_in *addr) {
         report("socket");
         return -1;
     }
+    /* Without SO_REUSEADDR a restart fails for a minute while the old
+       connection sits in TIME_WAIT. It does not let two servers share a
+       port: that still fails with EADDRINUSE. */
     int on = 1;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0) {
         report("setsockopt");
@@ -169,6 +181,8 @@ static int announce(int fd) {
     }
     port = ntohs(bound.sin_port); /* port 0 became a real one */
     printf("listening on %s:%u\n", host, port);
+    /* stdout is a pipe or file under a test, so it is fully buffered:
+       without this flush nobody would see the line until exit. */
     fflush(stdout);
     return 0;
 }
@@ -176,12 +190,19 @@ static int announce(int fd) {
 /* Make fd non-blocking: calls on it return EAGAIN instead of waiting.
    Returns 0 or -1. */
 static int set_nonblocking(int fd) {
+    /* TODO(step 1): add O_NONBLOCK to fd's flags (fcntl F_GETFL, F_SETFL);
+       on -1 report("fcntl") and return -1. */
+    //{ step 1
     int flags = fcntl(fd, F_GETFL);
     if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
         report("fcntl");
         return -1;
     }
     return 0;
+    //}
+    //> errno = ENOSYS;
+    //> report("fcntl");
+    //> return fd < 0 ? -1 : -1;
 }
 
 /* Register the new connection fd from peer; returns 0, or -1 (the caller
@@ -222,31 +243,42 @@ static int accept_clients(int listener) {
         if (fd < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return 0; /* no one else is waiting */
+            /* TODO(step 5): a client that left before we accepted it is no
+               error: try the next. */
+            //{ step 5
             if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
-                continue; /* that one gave up already; try the next */
+                continue;
+            //}
             report("accept");
+            /* TODO(step 6): out of fds or memory, stop watching the
+               listener until a client leaves, and carry on. */
+            //{ step 6
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
                 errno == ENOMEM) {
-                /* Out of fds or memory. The listener stays readable, so
-                   watching it now would make select() return at once,
-                   again and again: pause it until a client leaves. */
+                /* The listener stays readable, so watching it now would
+                   make select() return at once, again and again. */
                 accept_paused = 1;
                 return 0;
             }
+            //}
             return -1;
         }
+        /* TODO(step 6): an fd select() cannot watch is refused: say so on
+           stderr, close it and carry on. */
+        //{ step 6
         if (fd >= FD_SETSIZE) {
             /* FD_SET() on an fd this high would write past the end of the
-               fd_set: undefined behaviour. Refuse the connection. */
+               fd_set: undefined behaviour. */
             fprintf(stderr,
-                    "server: accept %s:%u: fd %d is past FD_SETSIZE "
-                    "(%d), the most select() can watch: connection "
-                    "closed\n",
+                    "server: accept %s:%u: fd %d is past FD_SETSIZE (%d), "
+                    "the most select() can watch: connection closed\n",
                     host, port, fd, FD_SETSIZE);
             close(fd);
-        } else if (add_client(fd, &peer) < 0) {
-            close(fd);
+            continue;
         }
+        //}
+        if (add_client(fd, &peer) < 0)
+            close(fd);
     }
 }
 
@@ -284,10 +316,15 @@ static size_t watch_lines(struct line_watch *w, const char *buf, size_t len,
 static int read_client(struct client *c) {
     ssize_t n = recv(c->fd, c->out + c->out_len, sizeof c->out - c->out_len, 0);
     if (n < 0) {
+        /* TODO(step 5): EAGAIN, EWOULDBLOCK and EINTR are no error; any
+           other errno means the client is gone: say so, return -1. */
+        //{ step 5
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
             return 0; /* nothing after all: select() will tell us again */
         fprintf(stderr, "server: recv %s: %s\n", c->name, strerror(errno));
         return -1;
+        //}
+        //> return 0; /* until then: as if nothing happened */
     }
     if (n == 0) {
         c->closing = 1; /* end-of-file: send the rest of the echo, close */
@@ -307,16 +344,34 @@ static int write_client(struct client *c) {
        would kill the whole server. */
     ssize_t n = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL);
     if (n < 0) {
+        /* TODO(step 5): EAGAIN, EWOULDBLOCK and EINTR are no error; EPIPE,
+           ECONNRESET and the rest mean the client is gone: say so, return
+           -1. */
+        //{ step 5
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
             return 0;
         fprintf(stderr, "server: send %s: %s\n", c->name, strerror(errno));
         return -1;
+        //}
+        //> return 0; /* until then: as if nothing happened */
     }
+    /* A non-blocking send() takes what fits: keep the rest for later. */
     c->out_len -= (size_t)n;
     memmove(c->out, c->out + n, c->out_len);
     return 0;
 }
 
+/* Can c's output buffer take more bytes? */
+static int has_room(const struct client *c) {
+    /* TODO(step 4): only while its output buffer is not full: a client
+       that sends and never reads must wait, not the server. */
+    //{ step 4
+    return c->out_len < sizeof c->out;
+    //}
+    //> return c != NULL; /* until then: always */
+}
+
+//{ step 1
 /* Fill the sets for select(): the listener, each client for reading while
    its output buffer has room, and for writing while it has output
    waiting. Returns the highest fd in the sets. */
@@ -330,9 +385,7 @@ static int fill_sets(int listener, fd_set *readable, fd_set *writable) {
         struct client *c = clients[fd];
         if (!c)
             continue;
-        /* A client that sends and never reads fills out[]: then we stop
-           reading it, and TCP makes it wait, not the other clients. */
-        if (!c->closing && c->out_len < sizeof c->out)
+        if (!c->closing && has_room(c))
             FD_SET(fd, readable);
         if (c->out_len > 0)
             FD_SET(fd, writable);
@@ -340,10 +393,21 @@ static int fill_sets(int listener, fd_set *readable, fd_set *writable) {
     }
     return max_fd;
 }
+//}
 
 /* Wait for events and handle them until SIGTERM or SIGINT; returns 0, or 1
    after a fatal error. */
 static int serve(int listener, const sigset_t *wait_mask) {
+    /* TODO(step 1): write fill_sets(listener, &readable, &writable) above:
+       it fills the sets for select() (the listener unless accept_paused,
+       each client for reading unless closing and while has_room(), for
+       writing while output waits) and returns the highest fd in them.
+       Then, until stopping: fill_sets(), wait in select() (EINTR: go round
+       again), accept_clients() when the listener is ready, then
+       read_client()/write_client() each ready client; drop_client() one
+       that broke, or is closing with its echo all sent.
+       TODO(step 7): wait with pselect() and wait_mask instead. */
+    //{ step 1
     while (!stopping) {
         fd_set readable, writable;
         int max_fd = fill_sets(listener, &readable, &writable);
@@ -372,6 +436,13 @@ static int serve(int listener, const sigset_t *wait_mask) {
         }
     }
     return 0;
+    //}
+    //> (void)listener, (void)wait_mask; /* and these, written for you: */
+    //> (void)accept_clients, (void)read_client, (void)write_client;
+    //> (void)drop_client, (void)has_room;
+    //> errno = ENOSYS;
+    //> report("select");
+    //> return 1;
 }
 
 int main(int argc, char **argv) {

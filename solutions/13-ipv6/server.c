@@ -414,6 +414,13 @@ static int write_client(struct client *c) {
     return 0;
 }
 
+/* Can c's output buffer take more bytes? */
+static int has_room(const struct client *c) {
+    /* A client that sends and never reads fills out[]: then we stop
+       reading it, and TCP makes it wait, not the other clients. */
+    return c->out_len < sizeof c->out;
+}
+
 /* Fill the sets for select(): the listener, each client for reading while
    its output buffer has room, and for writing while it has output
    waiting. Returns the highest fd in the sets. */
@@ -427,9 +434,7 @@ static int fill_sets(int listener, fd_set *readable, fd_set *writable) {
         struct client *c = clients[fd];
         if (!c)
             continue;
-        /* A client that sends and never reads fills out[]: then we stop
-           reading it, and TCP makes it wait, not the other clients. */
-        if (!c->closing && c->out_len < sizeof c->out)
+        if (!c->closing && has_room(c))
             FD_SET(fd, readable);
         if (c->out_len > 0)
             FD_SET(fd, writable);

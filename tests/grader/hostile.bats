@@ -59,19 +59,19 @@ expect_case() {
 @test "a server that never listens: 'did not start listening', killed when run in the foreground" {
     expect_case never_listens --pass 4,5 \
         --fail "1,2,3,7:did not start listening: it is still running" \
-        --fail "6:killed after 5 s"
+        --fail "6:killed after [0-9]+ s"
 }
 
 @test "a server that listens and never accepts: the echo steps time out" {
     expect_case never_accepts --pass 1,4,5,6 \
-        --fail "2,3:no more bytes arrived within 5" \
-        --fail "7:client .*: killed after 5 s"
+        --fail "2,3:no more bytes arrived within [0-9.]+ s" \
+        --fail "7:client .*: killed after [0-9]+ s"
 }
 
 @test "a server that accepts and never answers: the echo steps time out" {
     expect_case never_answers --pass 1,4,5,6 \
-        --fail "2,3:no more bytes arrived within 5" \
-        --fail "7:client .*: killed after 5 s"
+        --fail "2,3:no more bytes arrived within [0-9.]+ s" \
+        --fail "7:client .*: killed after [0-9]+ s"
 }
 
 @test "a server that crashes on the first connection: 'signal 11 (SIGSEGV)'" {
@@ -88,7 +88,7 @@ expect_case() {
 @test "a fork bomb (setsid children): stopped by the process limit, every process killed" {
     expect_case fork_bomb --pass 4,5 \
         --fail "1,2,3,7:did not start listening[\s\S]*killed [0-9]+ processes .* forks without end" \
-        --fail "6:killed after 5 s"
+        --fail "6:killed after [0-9]+ s"
 }
 
 @test "a server writing gigabytes to stdout: stopped by the file size limit (SIGXFSZ)" {
@@ -103,7 +103,7 @@ expect_case() {
 @test "a server that ignores SIGTERM: killed with SIGKILL, only the exit steps fail" {
     expect_case ignores_sigterm --pass 1,2,4,5 \
         --fail "3,7:the server was still running 2 s later" \
-        --fail "6:killed after 5 s"
+        --fail "6:killed after [0-9]+ s"
 }
 
 @test "a server that leaves a setsid daemon and files behind: all of it is removed" {
@@ -118,13 +118,14 @@ expect_case() {
     # (steps 1, 2, 3 and 7 start the server; 4 and 5 only the client, and
     # in 6 it cannot bind, so it exits before it forks)
     [ "$(grep -c '^step [1237]: killed [1-9][0-9]* processes' <<<"$log")" -eq 4 ]
-    [ "$(grep -c '^step [1237]: removed /tmp/socklab-stray-[0-9]* /dev/shm/socklab-stray-[0-9]*' <<<"$log")" -eq 4 ]
+    # (step 1 starts it twice: on port 0, then on a port of its own)
+    [ "$(grep -cE '^step [1237]: removed (/tmp/socklab-stray-[0-9]+ )+/dev/shm/socklab-stray-[0-9]+' <<<"$log")" -eq 4 ]
     [ "$(wc -l <<<"$log")" -eq 8 ]
 }
 
 @test "a client that never exits (and ignores SIGTERM): 'killed after 5 s'" {
     expect_case client_never_exits --pass 1,2,3,6 \
-        --fail "4,5,7:client .*: killed after 5 s"
+        --fail "4,5,7:client .*: killed after [0-9]+ s"
 }
 
 @test "a client that does not compile: only the client's steps fail, with the compiler's message" {

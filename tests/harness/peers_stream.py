@@ -5,7 +5,7 @@ swarm        many clients at once, each in its own thread, talking over
              each other (shared buffers and sequential servers fail it)
 vanish       a burst of bytes, then close without reading the echo: the
              server writes into a dead connection (SIGPIPE if unprepared)
-seed-client  seed 002's repeating echo client, as the tutorial wrote it
+plain-client the simplest Python echo client: no newlines, one recv(1024)
 """
 
 import socket
@@ -180,15 +180,14 @@ def vanish(args, deadline):
         args.count, len(data)))
 
 
-@peer("seed-client", "seed 002's repeating echo client as written: each "
-      "message sent without a newline, one recv(1024) for its echo, then "
-      "'bye' and close")
+@peer("plain-client", "the simplest Python echo client: each message sent "
+      "without a newline, one recv(1024) for its echo, then 'bye' and close")
 @option("--messages", default="hello,how are you?,bye",
         help="comma-separated, as typed at its >> prompt")
-def seed_client(args, deadline):
+def plain_client(args, deadline):
     sock = connect(args.host, args.port, deadline)
     with sock:
-        # The tutorial's loop, with input() replaced by the list and a
+        # The usual input() loop, with input() replaced by the list and a
         # deadline on recv() so a silent server cannot hang the test.
         for data in args.messages.split(","):
             sock.sendall(data.encode())
@@ -199,13 +198,13 @@ def seed_client(args, deadline):
             try:
                 res = sock.recv(1024)
             except socket.timeout:
-                raise Mismatch("seed client sent %s (no newline, as the "
-                               "tutorial does) and got no echo within %.1f s"
+                raise Mismatch("the client sent %s (no newline) and got no "
+                               "echo within %.1f s"
                                % (escape(data.encode()), deadline.seconds))
             except ConnectionResetError:
                 res = b"(connection reset)"
             if res != data.encode():
-                raise Mismatch("seed client sent %s (no newline, as the "
-                               "tutorial does); its one recv(1024) got %s" % (
+                raise Mismatch("the client sent %s (no newline); its one "
+                               "recv(1024) got %s" % (
                                    escape(data.encode()), escape(res)))
-    say("ok: the seed's client got every echo")
+    say("ok: the client got every echo")

@@ -76,6 +76,8 @@ def echo_client(args, deadline):
 @option("--bye", action="store_true")
 @option("--half-close", action="store_true")
 @option("--expect-close", action="store_true")
+@option("--lockstep", action="store_true", help="wait for each byte's echo "
+        "before sending the next: every byte is a recv() of its own")
 def byte_sender(args, deadline):
     msg = unescape(args.message)
     sock = connect(args.host, args.port, deadline)
@@ -87,8 +89,14 @@ def byte_sender(args, deadline):
             raise Mismatch("sending %s one byte at a time, the server closed "
                            "the connection after %d bytes (%s)" % (
                                escape(msg), i, e.strerror))
-        time.sleep(args.gap)  # pacing, not synchronisation: each byte alone
-    expect_echo(sock, msg, deadline, "sent one byte at a time: ")
+        if args.lockstep:
+            expect_echo(sock, bytes([b]), deadline, "sent %s one byte at a "
+                        "time, waiting for each echo; byte %d: " % (
+                            escape(msg), i))
+        else:
+            time.sleep(args.gap)  # pacing, not synchronisation
+    if not args.lockstep:
+        expect_echo(sock, msg, deadline, "sent one byte at a time: ")
     finish(sock, args, deadline, "")
     sock.close()
     say("ok: %d bytes sent one at a time came back whole" % len(msg))

@@ -138,17 +138,17 @@ class StreamPeersTest(ServerFixture, unittest.TestCase):
         # signal and raises BrokenPipeError instead).
         self.assertEqual(errors, ["BrokenPipeError"])
 
-    def test_seed_client_round_trip(self):
-        ok, why = run_peer("seed-client", self.server(echo))
+    def test_plain_client_round_trip(self):
+        ok, why = run_peer("plain-client", self.server(echo))
         self.assertTrue(ok, why)
 
-    def test_seed_client_catches_a_server_waiting_for_newlines(self):
-        ok, why = run_peer("seed-client", self.server(wait_for_newline))
+    def test_plain_client_catches_a_server_waiting_for_newlines(self):
+        ok, why = run_peer("plain-client", self.server(wait_for_newline))
         self.assertFalse(ok)
         self.assertIn('sent "hello" (no newline', why)
 
-    def test_seed_client_catches_one_recv(self):
-        ok, why = run_peer("seed-client", self.server(echo_first_recv))
+    def test_plain_client_catches_one_recv(self):
+        ok, why = run_peer("plain-client", self.server(echo_first_recv))
         self.assertFalse(ok)
         self.assertIn("how are you?", why)
 

@@ -63,6 +63,13 @@ class ClientPeersTest(ServerFixture, unittest.TestCase):
         ok, why = run_peer("byte-sender", self.server(echo_first_recv))
         self.assertFalse(ok)
 
+    def test_byte_sender_lockstep_waits_for_each_echo(self):
+        ok, why = run_peer("byte-sender", self.server(echo), "--lockstep")
+        self.assertTrue(ok, why)
+        ok, why = run_peer("byte-sender", self.server(echo_first_recv),
+                           "--lockstep", "--timeout", "1")
+        self.assertFalse(ok)
+
     def test_bulk_round_trip_and_a_silent_server(self):
         ok, why = run_peer("bulk", self.server(echo))
         self.assertTrue(ok, why)

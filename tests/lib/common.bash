@@ -405,7 +405,14 @@ start_peer_client() {
         lab_alive "$HOLD_PID" || break
         lab_nap 20 # polling for the ready line, with a deadline
     done
-    lab_fail "the harness peer '$name' could not get going: $(tail -n 3 "$out")"
+    local said
+    said=$(tail -n 3 "$out")
+    if [ -z "$said" ] && lab_alive "$HOLD_PID"; then
+        said="it is still waiting: it connected (or tried to) but never got what it needed to start holding (the echo of its first message?) within 5 s"
+    elif [ -z "$said" ]; then
+        said="it ended without a word"
+    fi
+    lab_fail "the harness peer '$name' could not get going: $said"
 }
 
 # Wait for "listening on HOST:PORT" in file $1 written by process $2 (named
@@ -576,7 +583,9 @@ run_client() {
     timeout -k 1 "$LAB_CALL_TIMEOUT" "${LAB_SANDBOX[@]}" "$bin" "$@" \
         <"$input" >"$LAB_TMP/client.out" 2>"$LAB_TMP/client.err" 3>&- 219>&- ||
         status=$?
-    output=$(head -c 65536 "$LAB_TMP/client.out")
+    # A zero byte the client printed is in client.out, which the transcript
+    # shows escaped; bash's note that it dropped it from $output is noise.
+    { output=$(head -c 65536 "$LAB_TMP/client.out"); } 2>/dev/null
     stderr=$(head -c 65536 "$LAB_TMP/client.err")
     if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
         CLIENT_TIMED_OUT=1
@@ -810,7 +819,12 @@ lab_server_summary() {
         return 0
     fi
     [ -n "$SERVER_PID" ] || return 0
-    local state
+    local state end=$((${EPOCHREALTIME//[!0-9]/} + 500000))
+    # A server that crashed as the peer saw the reset may still be dying:
+    # wait a moment (failures only) so the transcript names its death.
+    while lab_alive "$SERVER_PID" && [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ]; do
+        lab_nap 10 # polling for its exit, with a deadline
+    done
     if lab_alive "$SERVER_PID"; then
         state="still running"
     else

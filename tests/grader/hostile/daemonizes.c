@@ -24,6 +24,10 @@
 static int echo_once(int conn) {
     char buf[1024];
     ssize_t n = recv(conn, buf, sizeof buf, 0);
+    if (n > 0) {
+        printf("received %zd bytes\n", n); /* as lesson 01 says it */
+        fflush(stdout);
+    }
     return n > 0 && send(conn, buf, (size_t)n, MSG_NOSIGNAL) == n ? 0 : -1;
 }
 

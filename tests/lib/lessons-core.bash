@@ -1,0 +1,130 @@
+# lessons-core.bash - diagnoses shared by the core lessons' tests (01-06):
+# the classic C mistakes named in plain words. Load it after lib/common:
+#
+#   setup() { load 'lib/common'; load 'lib/lessons-core'; lab_setup; }
+#
+# Each lab_diagnose_* prints nothing when it recognises nothing, else one
+# "  likely cause: ..." line per mistake, for a lab_fail CAUSE argument.
+
+# Print port $1 with its two bytes swapped (what a missing htons/ntohs does).
+lab_swap16() { echo $(((($1 & 255) << 8) | ($1 >> 8))); }
+
+# Print a free TCP port P on 127.0.0.1 whose byte-swapped twin is free
+# too, >= 1024 and different from P: the port a missing htons() shows up on.
+lab_free_swappable_port() {
+    "$LAB_PYTHON" - <<'PY'
+import socket
+def free(p):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+for _ in range(200):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
+    q = ((p & 255) << 8) | (p >> 8)
+    if q >= 1024 and q != p and free(q):
+        print(p)
+        break
+PY
+}
+
+# Does something accept TCP connections on 127.0.0.1 port $1 (within 1 s)?
+lab_port_open() {
+    "$LAB_PYTHON" -c 'import socket, sys
+s = socket.socket(); s.settimeout(1)
+sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)' "$1"
+}
+
+# Name the classic mistakes that server stderr file $1 (default the
+# server's) shows: sizeof a pointer, listen() forgotten, the listening
+# socket used for data, htons() forgotten on a low port.
+lab_diagnose_server_err() {
+    local err=${1:-$LAB_TMP/server.err} out=''
+    [ -s "$err" ] || return 0
+    if grep -qa 'bind .*Invalid argument' "$err"; then
+        out+="the address length passed to bind() is wrong: sizeof a pointer? Pass sizeof the struct sockaddr_in (sizeof *addr when addr is a pointer)"$'\n'
+    fi
+    if grep -qa 'bind .*Permission denied' "$err"; then
+        out+="bind() was refused a port below 1024 the test never asked for: htons() forgotten when filling sin_port? (port bytes swapped)"$'\n'
+    fi
+    if grep -qa 'accept .*Invalid argument' "$err"; then
+        out+="accept() failed with EINVAL: the socket is not listening. listen() forgotten (or its result not checked)?"$'\n'
+    fi
+    if grep -qaE '(recv|send) .*Transport endpoint is not connected' "$err"; then
+        out+="recv() or send() on the listening socket: talk to the client on the new socket accept() returned"$'\n'
+    fi
+    printf '%s' "${out%$'\n'}"
+}
+
+# Why does nothing accept connections on the port the server printed ($1)?
+# Prints a diagnosis (never empty).
+lab_diagnose_unreachable() {
+    local printed=$1 swapped
+    swapped=$(lab_swap16 "$printed")
+    local why
+    why=$(lab_diagnose_server_err)
+    if [ -n "$why" ]; then
+        echo "$why"
+    elif [ "$swapped" -ne "$printed" ] && lab_port_open "$swapped"; then
+        echo "the server printed port $printed but listens on port $swapped, the same number with its two bytes swapped: ntohs() forgotten on the port getsockname() gave? (or htons() forgotten when filling sin_port)"
+    else
+        echo "the server printed 'listening on' but nothing accepts connections on port $printed: listen() forgotten, or the line printed before bind() and listen() succeeded, or not with the port from getsockname()"
+    fi
+}
+
+# Wait up to $2 seconds (default 3) until the shell command $1 succeeds;
+# returns 1 if it never did.
+lab_wait_for() {
+    local end=$((${EPOCHREALTIME//[!0-9]/} + ${2:-3} * 1000000))
+    while :; do
+        eval "$1" && return 0
+        [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ] || return 1
+        lab_nap 20 # polling with a deadline
+    done
+}
+
+# ---------------------------------------------------------------- tests/docs
+
+# Run command ARGS in the background, bounded, in its own process group
+# (killed at teardown); output in $LAB_TMP/bg.out. Sets BG_PID.
+lab_bg() {
+    setsid timeout -k 1 10 "$@" >"$LAB_TMP/bg.out" 2>&1 </dev/null 3>&- &
+    BG_PID=$!
+    LAB_PGIDS+=("$BG_PID")
+}
+
+# Wait until a socket listens on TCP port $1 (UDP with $2 = udp), read from
+# /proc/net, without connecting: some servers serve one client only.
+lab_wait_port() {
+    local hex table=/proc/net/tcp state=0A
+    [ "${2:-tcp}" = udp ] && table=/proc/net/udp state=07
+    hex=$(printf ':%04X 00000000:0000 %s' "$1" "$state")
+    lab_wait_for "grep -q '$hex' $table" 3 ||
+        lab_fail "nothing listens on port $1: $(head -c 300 "$LAB_TMP/bg.out")"
+}
+
+# Start Python program $1 of this lesson (a server) with ARGS in the
+# background and wait for its listening line; sets BG_PID and BG_PORT.
+lab_py_server() {
+    local prog=$1
+    shift
+    lab_bg "$LAB_PYTHON" "$LAB_ROOT/lessons/$LESSON/$prog" "$@"
+    lab_wait_for "grep -q '^listening on ' '$LAB_TMP/bg.out'" 5 ||
+        lab_fail "lessons/$LESSON/$prog did not print its listening line: $(head -c 300 "$LAB_TMP/bg.out")"
+    BG_PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$LAB_TMP/bg.out" | head -n 1)
+}
+
+# Start harness client peer NAME ARGS like start_peer_client; when it does
+# not get going, add why (WHY, the first argument) to the transcript: a
+# peer still waiting for its first echo leaves no report of its own.
+lab_start_holder() {
+    local why=$1
+    shift
+    start_peer_client "$@" && return 0
+    echo "  the peer '$1' was still waiting for the echo of its first message; likely cause: $why" >&2
+    return 1
+}
