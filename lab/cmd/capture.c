@@ -355,6 +355,13 @@ static int cmd_capture(int argc, char **argv) {
     if (!l)
         return 1;
     const char *impl = lab_opt("--ref") ? "solutions" : "lessons";
+    char *src = xprintf("%s/%s/%s/%s.c", lab_root(), impl, l->name, prog);
+    int exists = is_file(src);
+    free(src);
+    if (!exists) {
+        lab_error("%s/%s has no %s.c", impl, l->name, prog);
+        return 1;
+    }
     if (build_program(impl, l->name, prog) != 0)
         return 1;
     char *bin = xprintf("%s/build/%s/%s/%s", lab_root(), impl, l->name, prog);

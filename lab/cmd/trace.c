@@ -127,6 +127,50 @@ static char *address(const char *arg) {
     return xstrdup(arg);
 }
 
+/* A string strace wrote ("\x68\x69\n"..., with -x every byte in hex once
+   one is not printable) in the playground's escapes: printable ASCII as
+   it is, \n \r \t \" \\, other bytes \xHH; strace's "..." (cut) kept.
+   Other text as it is (malloc'ed). */
+static char *readable(const char *arg) {
+    if (arg[0] != '"')
+        return xstrdup(arg);
+    struct buf b = {0};
+    buf_puts(&b, "\"");
+    const char *p = arg + 1;
+    while (*p && *p != '"') {
+        unsigned c = (unsigned char)*p++;
+        if (c == '\\' && *p) {
+            char e = *p++;
+            if (e == 'x' && p[0] && p[1]) {
+                char hex[3] = {p[0], p[1], 0};
+                c = (unsigned)strtoul(hex, NULL, 16);
+                p += 2;
+            } else if (e >= '0' && e <= '7') {
+                c = (unsigned)(e - '0');
+                for (int i = 0; i < 2 && *p >= '0' && *p <= '7'; i++)
+                    c = c * 8 + (unsigned)(*p++ - '0');
+            } else {
+                c = e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t'
+                    : e == 'v' ? '\v' : e == 'f' ? '\f' : (unsigned char)e;
+            }
+        }
+        if (c == '\n')
+            buf_puts(&b, "\\n");
+        else if (c == '\r')
+            buf_puts(&b, "\\r");
+        else if (c == '\t')
+            buf_puts(&b, "\\t");
+        else if (c == '"' || c == '\\')
+            buf_printf(&b, "\\%c", c);
+        else if (c >= 32 && c < 127)
+            buf_printf(&b, "%c", c);
+        else
+            buf_printf(&b, "\\x%02x", c);
+    }
+    buf_puts(&b, *p ? p : "\""); /* the closing quote, and any "..." */
+    return b.data;
+}
+
 /* ---------------------------------------------------------------- rewriting */
 
 /* The fd a call works on (its first argument), or -1. */
@@ -161,6 +205,11 @@ static int worth_showing(struct tracer *t, const char *name, int n,
 /* Write the call name(args) = result the playground's way into b. */
 static void rewrite(struct buf *b, const char *name, int n, char **args,
                     const char *result) {
+    if (n >= 2 && args[1][0] == '"') { /* the data of send, recv, read... */
+        char *data = readable(args[1]);
+        free(args[1]);
+        args[1] = data;
+    }
     long r = strtol(result, NULL, 10);
     int fail = result[0] == '-';
     if (strcmp(name, "socket") == 0 && n == 3) {
@@ -454,6 +503,13 @@ static int cmd_trace(int argc, char **argv) {
         return 1;
     }
     const char *impl = lab_opt("--ref") ? "solutions" : "lessons";
+    char *src = xprintf("%s/%s/%s/%s.c", lab_root(), impl, l->name, prog);
+    int exists = is_file(src);
+    free(src);
+    if (!exists) {
+        lab_error("%s/%s has no %s.c", impl, l->name, prog);
+        return 1;
+    }
     if (build_program(impl, l->name, prog) != 0)
         return 1;
     char *bin = xprintf("%s/build/%s/%s/%s", lab_root(), impl, l->name, prog);
