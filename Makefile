@@ -74,18 +74,25 @@ $(BUILD)/tools/%: tests/harness/%.c
 
 # ---------------------------------------------------------------- the lab REPL
 
-LAB_SOURCES := $(wildcard lab/*.c)
+# In layers (lab/main.c tells; tests/lab/layers checks): base/ at the
+# bottom, then core/, then the command groups of cmd/, then main.c.
+LAB_SOURCES := $(wildcard lab/*.c lab/base/*.c lab/core/*.c lab/cmd/*.c)
 LAB_OBJECTS := $(patsubst %.c,$(BUILD)/%.o,$(LAB_SOURCES))
 
 $(BUILD)/lab/%.o: lab/%.c
 	@mkdir -p $(@D)
-	$(CC) $(LAB_CFLAGS) -D_DEFAULT_SOURCE $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(LAB_CFLAGS) -D_DEFAULT_SOURCE -Ilab $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/lab/lab: $(LAB_OBJECTS)
 	$(CC) $(LAB_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lreadline $(LDLIBS)
 
+# The bench's load generator (a program of its own, not part of the REPL).
+$(BUILD)/lab/tools/%: lab/tools/%.c
+	@mkdir -p $(@D)
+	$(CC) $(LAB_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LDFLAGS)
+
 .PHONY: lab-build
-lab-build: $(BUILD)/lab/lab
+lab-build: $(BUILD)/lab/lab $(BUILD)/lab/tools/loadgen
 
 lab: setup-quiet lab-build
 	@$(BUILD)/lab/lab

@@ -8,21 +8,38 @@
  *   lab < script        commands from a file or pipe, no prompt; the exit
  *                       status is the first failure's (0 when none)
  *
- * The prompt is Readline's callback interface inside a poll() loop, so a
- * background job's output is printed the moment it arrives, above the
- * line being typed. While a command runs, Readline is not active at all:
- * the command owns the terminal (talk mode runs its own Readline loop).
- * SIGINT has a handler without SA_RESTART the whole time: at the prompt
+ * The lab is built in layers, each using only the ones below it:
+ *
+ *   base/   leaf modules: memory, files, terminal output, JSON, escapes,
+ *           the one event loop (fds, timers, signals, the clock), the
+ *           prompt on that loop
+ *   core/   child processes, socket calls, progress, the lesson model,
+ *           background jobs, the command table (registry)
+ *   cmd/    the command groups, each registering its own table rows
+ *   main.c  the modes (interactive, one-shot, script) and the order of
+ *           the groups
+ *
+ * tests/lab/layers checks it from the objects' symbols. SIGINT has a
+ * handler without SA_RESTART the whole time (base/loop.c): at the prompt
  * Ctrl-C clears the line, in a command it makes blocking calls return
  * EINTR with lab_interrupted set, so no command can hang the REPL.
  */
-#define _GNU_SOURCE /* ppoll */
+#define _GNU_SOURCE /* getline */
 
-#include "core.h"
+#include "base/files.h"
+#include "base/loop.h"
+#include "base/mem.h"
+#include "base/prompt.h"
+#include "base/term.h"
+#include "cmd/cmd.h"
+#include "core/jobs.h"
+#include "core/lessons.h"
+#include "core/progress.h"
+#include "core/registry.h"
 
 #include <errno.h>
-#include <langinfo.h>
 #include <locale.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,206 +48,6 @@
 #include <readline/readline.h>
 
 #define HISTORY_LINES 1000
-
-volatile sig_atomic_t lab_interrupted;
-volatile sig_atomic_t lab_quit_requested;
-int lab_colour;
-int lab_utf8;
-enum lab_mode lab_mode = MODE_INTERACTIVE;
-
-static volatile sig_atomic_t window_changed, suspend_requested;
-
-/* ---------------------------------------------------------------- signals */
-
-static void on_interrupt(int sig) {
-    (void)sig;
-    lab_interrupted = 1;
-}
-
-static void on_terminate(int sig) {
-    (void)sig;
-    lab_quit_requested = 1;
-    lab_interrupted = 1;
-}
-
-static void on_window_change(int sig) {
-    (void)sig;
-    window_changed = 1;
-}
-
-static void on_suspend(int sig) {
-    (void)sig;
-    suspend_requested = 1;
-}
-
-/* Install handler for sig without SA_RESTART: a blocking call that the
-   signal interrupts returns EINTR, so the loop around it can look. */
-static void handle(int sig, void (*handler)(int)) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = handler;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0;
-    sigaction(sig, &sa, NULL);
-}
-
-static void setup_signals(void) {
-    handle(SIGINT, on_interrupt);
-    handle(SIGTERM, on_terminate);
-    handle(SIGHUP, on_terminate);
-    handle(SIGTSTP, on_suspend);
-    signal(SIGPIPE, SIG_IGN);
-}
-
-/* ------------------------------------------------------------- the prompt */
-
-static char *line_read;
-static int line_done;
-static int prompt_showing;
-
-/* Readline calls this with a whole line (NULL at end of file). */
-static void line_handler(char *line) {
-    line_read = line;
-    line_done = 1;
-    prompt_showing = 0;
-    /* Removed here, or Readline would draw a new prompt before the
-       command's output. */
-    rl_callback_handler_remove();
-}
-
-void lab_async_print(const char *text) {
-    if (prompt_showing) {
-        rl_clear_visible_line();
-        fputs(text, stdout);
-        fflush(stdout);
-        rl_forced_update_display();
-    } else {
-        fputs(text, stdout);
-        fflush(stdout);
-    }
-}
-
-/* Ctrl-Z at the prompt: give the terminal back, stop, and on SIGCONT
-   take it again and redraw. */
-static void suspend_at_prompt(void) {
-    /* Under `make lab`, make stops at once and the shell takes the
-       terminal back before we get here: without this, restoring the
-       terminal would stop us with SIGTTOU, and SIGCONT would then run
-       into the raise below and stop us again. */
-    signal(SIGTTOU, SIG_IGN);
-    rl_deprep_terminal();
-    signal(SIGTTOU, SIG_DFL);
-    signal(SIGTSTP, SIG_DFL);
-    sigset_t tstp;
-    sigemptyset(&tstp);
-    sigaddset(&tstp, SIGTSTP);
-    sigprocmask(SIG_UNBLOCK, &tstp, NULL); /* stops here until SIGCONT */
-    raise(SIGTSTP);
-    sigprocmask(SIG_BLOCK, &tstp, NULL);
-    handle(SIGTSTP, on_suspend);
-    rl_prep_terminal(1);
-    rl_forced_update_display();
-}
-
-char *lab_readline(const char *prompt, int cancel_on_interrupt) {
-    line_read = NULL;
-    line_done = 0;
-    lab_interrupted = 0;
-    suspend_requested = 0;
-    handle(SIGWINCH, on_window_change);
-    /* The signals that matter here are blocked except inside ppoll(), so
-       one that comes between a look at the flags and the wait still
-       wakes the wait (no Ctrl-Z or Ctrl-C left pending until a key). */
-    sigset_t watched, others;
-    sigemptyset(&watched);
-    int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGTSTP, SIGWINCH};
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-        sigaddset(&watched, sigs[i]);
-    sigprocmask(SIG_BLOCK, &watched, &others);
-    rl_callback_handler_install(prompt, line_handler);
-    prompt_showing = 1;
-    while (!line_done) {
-        if (lab_quit_requested) {
-            rl_callback_handler_remove();
-            prompt_showing = 0;
-            fputs("\n", stdout);
-            break;
-        }
-        struct pollfd fds[64];
-        fds[0] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
-        int n = jobs_pollfds(fds + 1, 63);
-        int ms = jobs_poll_timeout();
-        struct timespec tick = {ms / 1000, (long)(ms % 1000) * 1000000};
-        int r = window_changed || suspend_requested || lab_interrupted
-                    ? -1 /* a signal came while we were busy */
-                    : ppoll(fds, (nfds_t)n + 1, ms < 0 ? NULL : &tick, &others);
-        if (r < 0 && errno != EINTR && !window_changed && !suspend_requested &&
-            !lab_interrupted)
-            break;
-        if (window_changed) {
-            window_changed = 0;
-            rl_resize_terminal();
-        }
-        if (suspend_requested) {
-            suspend_requested = 0;
-            suspend_at_prompt();
-        }
-        if (lab_interrupted && !lab_quit_requested) {
-            /* Ctrl-C: show it, drop the line, start a fresh one. */
-            rl_callback_sigcleanup();
-            rl_free_line_state();
-            rl_point = rl_end;
-            rl_redisplay();
-            fputs("^C", stdout);
-            fflush(stdout);
-            /* (Leaving Readline's terminal mode may write a \r: the ^C
-               goes first, the newline after.) */
-            rl_callback_handler_remove();
-            fputs("\n", stdout);
-            prompt_showing = 0;
-            if (cancel_on_interrupt)
-                break; /* lab_interrupted stays set for the caller */
-            lab_interrupted = 0;
-            rl_callback_handler_install(prompt, line_handler);
-            prompt_showing = 1;
-            continue;
-        }
-        if (r <= 0) {
-            if (r == 0)
-                jobs_handle(fds + 1, 0); /* a tick: reap what exited */
-            continue;
-        }
-        if (fds[0].revents & (POLLIN | POLLHUP | POLLERR))
-            rl_callback_read_char();
-        jobs_handle(fds + 1, n);
-    }
-    signal(SIGWINCH, SIG_DFL);
-    sigprocmask(SIG_SETMASK, &others, NULL);
-    prompt_showing = 0;
-    return line_read;
-}
-
-int lab_ask(const char *question) {
-    char *answer = NULL;
-    if (isatty(STDIN_FILENO)) {
-        answer = lab_readline(question, 1);
-    } else {
-        /* A script's next line is the answer, shown as if typed. */
-        size_t cap = 0;
-        fputs(question, stdout);
-        if (getline(&answer, &cap, stdin) < 0) {
-            free(answer);
-            answer = NULL;
-        } else {
-            answer[strcspn(answer, "\r\n")] = '\0';
-        }
-        printf("%s\n", answer ? answer : "");
-    }
-    int yes = answer && (answer[strspn(answer, " \t")] == 'y' ||
-                         answer[strspn(answer, " \t")] == 'Y');
-    free(answer);
-    return yes;
-}
 
 /* ---------------------------------------------------------- running lines */
 
@@ -276,7 +93,7 @@ static void greet(void) {
     for (int i = 0; i < n && !next; i++) {
         struct progress_result r;
         progress_get(lesson_at(i)->name, &r);
-        if (!(r.known && r.total > 0 && r.passed == r.total))
+        if (!progress_passed(&r))
             next = lesson_at(i);
     }
     printf("%ssocklab%s: `list` shows the lessons, `help` the commands; Tab "
@@ -357,22 +174,31 @@ static void finish(void) {
     jobs_end_all();
     playground_cleanup();
     fflush(stdout);
-    lessons_cleanup();
+    lessons_free();
     progress_cleanup();
-    util_cleanup();
+    registry_free();
+    files_cleanup();
+}
+
+/* Every command group's rows, in the order help lists them. */
+static void register_commands(void) {
+    lessons_register();
+    check_register();
+    run_register();
+    trace_register();
+    capture_register();
+    bench_register();
+    playground_register();
+    talk_register();
+    help_register();
 }
 
 int main(int argc, char **argv) {
     setlocale(LC_CTYPE, "");
-    const char *no_colour = getenv("NO_COLOR");
-    const char *term = getenv("TERM");
-    lab_colour = isatty(STDOUT_FILENO) && !(no_colour && *no_colour) &&
-                 !(term && strcmp(term, "dumb") == 0);
-    /* Ticks and blocks on a UTF-8 terminal; plain ASCII in a pipe. */
-    lab_utf8 =
-        isatty(STDOUT_FILENO) && strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
+    term_init();
     setvbuf(stdout, NULL, _IOLBF, 0);
-    setup_signals();
+    loop_signals();
+    register_commands();
     if (!lab_root()) {
         lab_error("cannot find the socklab checkout (a folder with lessons/ "
                   "and a Makefile): set LAB_ROOT");

@@ -64,7 +64,7 @@ teardown() {
     assert_output --partial 'ladder'
     lab_run check --help
     [ "$status" -eq 0 ]
-    assert_line 'usage: check N|all [STEP] [--all] [--verbose]'
+    assert_line 'usage: check N|all [STEP] [--all] [--verbose] [--trace] [--capture]'
     lab_run --help
     [ "$status" -eq 0 ]
     assert_line 'Lessons'
@@ -106,7 +106,7 @@ teardown() {
     assert_output 'usage: reset N [--yes]'
     lab_run check 01 --loud
     [ "$status" -eq 2 ]
-    assert_output 'usage: check N|all [STEP] [--all] [--verbose]'
+    assert_output 'usage: check N|all [STEP] [--all] [--verbose] [--trace] [--capture]'
 }
 
 @test "an unknown command says so (with a near miss) and exits 2" {
@@ -351,7 +351,7 @@ close 3"
     command -v valgrind >/dev/null || skip "valgrind is not installed"
     make_checkout --git
     echo '/* a change reset undoes */' >>"$REPL_ROOT/lessons/01-echo-once/server.c"
-    start_peer_server echo-server --clients 3 --timeout 240
+    start_peer_server echo-server --clients 5 --timeout 240
     port=$(free_port)
     udp_port=$(free_port)
     cat >"$BATS_TEST_TMPDIR/session.lab" <<EOF
@@ -397,11 +397,15 @@ said in talk
 bye
 run 01 server --ref 127.0.0.1 0
 stop 1
+trace 01 client --ref 127.0.0.1 $PEER_PORT via trace
+capture 01 client --ref 127.0.0.1 $PEER_PORT via capture
+check 01 1 --trace --capture
+bench 01
 watch 99
 nosuch
 exit
 EOF
-    run timeout -k 2 300 env LAB_ROOT="$REPL_ROOT" valgrind -q \
+    run timeout -k 2 300 env LAB_ROOT="$REPL_ROOT" LAB_BENCH_SECONDS=0.1 valgrind -q \
         --leak-check=full --show-leak-kinds=definite,indirect \
         --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
         "$LAB_BIN" <"$BATS_TEST_TMPDIR/session.lab" 3>&-

@@ -254,7 +254,7 @@ class LabOnATerminal(unittest.TestCase):
         r.send("\x15help che\t")
         r.expect(r"help check $")
         r.send("\r")
-        r.expect(r"usage: check N\|all \[STEP\] \[--all\] \[--verbose\]")
+        r.expect(r"usage: check N\|all \[STEP\] \[--all\] \[--verbose\] \[--trace\] \[--capture\]")
 
     def test_no_file_names_where_they_make_no_sense(self):
         # The REPL runs in the top folder: Makefile, lessons/, tests/ ...

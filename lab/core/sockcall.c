@@ -2,13 +2,14 @@
  * sockcall.c - errno names, addresses as text and bounded waits for the
  * socket playground and talk mode (see sockcall.h).
  *
- * Every blocking step waits with poll() in slices of at most 100 ms and
- * looks at lab_interrupted between them, so Ctrl-C and the `wait` bound
- * stop it even when the signal lands just before poll() starts.
+ * Every blocking step waits on the lab's event loop (loop_wait_fd), in
+ * slices of at most 100 ms, looking at lab_interrupted between them, so
+ * Ctrl-C and the `wait` bound stop it even when the signal lands just
+ * before poll() starts; background jobs' output keeps flowing meanwhile.
  */
-#include "sockcall.h"
+#include "core/sockcall.h"
 
-#include "lab.h"
+#include "base/loop.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,7 +23,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SLICE_MS 100        /* longest single poll: how soon Ctrl-C shows */
 #define CLEANUP_SECONDS 2.0 /* how long exit waits for stray lookups */
 
 static double wait_seconds = 10.0;
@@ -33,12 +33,6 @@ double lab_wait_seconds(void) {
 
 void lab_set_wait_seconds(double seconds) {
     wait_seconds = seconds;
-}
-
-double clock_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* ---------------------------------------------------------------- names */
@@ -147,25 +141,13 @@ int addr_is_unset(const struct sockaddr *addr) {
 /* ---------------------------------------------------------------- waiting */
 
 enum wait_end wait_fd(int fd, short events, double deadline) {
-    for (;;) {
-        if (lab_interrupted)
-            return WAIT_CTRL_C;
-        double left = deadline - clock_now();
-        int ms = left <= 0                ? 0
-                 : left * 1000 > SLICE_MS ? SLICE_MS
-                                          : (int)(left * 1000) + 1;
-        struct pollfd p = {.fd = fd, .events = events};
-        int n = poll(&p, 1, ms);
-        if (n > 0)
-            return WAIT_READY;
-        if (n < 0 && errno != EINTR)
-            return WAIT_READY; /* let the call itself say what is wrong */
-        /* EINTR from another signal (a child of `run` exiting): go on. */
-        if (lab_interrupted)
-            return WAIT_CTRL_C;
-        if (clock_now() >= deadline)
-            return WAIT_BOUND;
-    }
+    if (lab_interrupted)
+        return WAIT_CTRL_C;
+    /* Alone: the playground has printed half its line ("recv(3, 1024)"). */
+    short r = loop_wait_fd(fd, events, deadline, LOOP_INTERRUPTIBLE | LOOP_ALONE);
+    if (r > 0)
+        return WAIT_READY;
+    return r < 0 ? WAIT_CTRL_C : WAIT_BOUND;
 }
 
 int connect_bounded(int fd, const struct sockaddr *addr, socklen_t len,
@@ -281,7 +263,7 @@ int lookup(const char *host, const char *service, const struct addrinfo *hints,
         job_free(job);
         return EAI_MEMORY;
     }
-    *end = wait_fd(job->done[0], POLLIN, clock_now() + wait_seconds);
+    *end = wait_fd(job->done[0], POLLIN, lab_now() + wait_seconds);
     pthread_mutex_lock(&job_lock);
     if (*end != WAIT_READY && !job->finished) {
         job->abandoned = 1; /* the thread frees it when getaddrinfo returns */
@@ -301,14 +283,13 @@ int lookup(const char *host, const char *service, const struct addrinfo *hints,
 }
 
 void lookup_cleanup(void) {
-    double deadline = clock_now() + CLEANUP_SECONDS;
+    double deadline = lab_now() + CLEANUP_SECONDS;
     for (;;) {
         pthread_mutex_lock(&job_lock);
         int left = abandoned_jobs;
         pthread_mutex_unlock(&job_lock);
-        if (left == 0 || clock_now() >= deadline)
+        if (left == 0 || lab_now() >= deadline)
             return;
-        struct timespec pause = {0, 10 * 1000 * 1000};
-        nanosleep(&pause, NULL); /* polling, bounded by the deadline */
+        loop_once(0.01, NULL); /* polling, bounded by the deadline */
     }
 }

@@ -1,128 +1,69 @@
 /*
- * commands.c - the command table and everything it drives: the line
- * splitter, dispatch with its argument-count check, help, and Tab
- * completion. A command is one row; its usage string ("FD HOST PORT",
- * "N [STEP]") is the single source of its argument counts, its usage
- * line and what each of its arguments completes to.
+ * registry.c - the command table and everything it drives: the line
+ * splitter, dispatch with its argument-count check and option flags,
+ * and Tab completion (see registry.h). A command is one row, registered
+ * by its group; its usage string ("FD HOST PORT", "N [STEP] [--all]") is
+ * the single source of its argument counts, its flags, its usage line
+ * and what each of its arguments completes to.
  */
-#include "core.h"
+#include "core/registry.h"
+
+#include "base/mem.h"
+#include "base/term.h"
+#include "core/lessons.h"
 
 #include <ctype.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <readline/readline.h>
 
-#define LESSONS "Lessons"
-#define PLAYGROUND "Socket playground (real calls, shown the way strace would)"
-#define TALK "Talk mode"
-#define REPL "The lab"
+#define MAX_GROUPS 16
+#define MAX_WORDS 16
+#define MAX_FLAGS 8
 
-const struct lab_command lab_commands[] = {
-    {"list", "", cmd_list, "every lesson, its state, your progress", NULL,
-     LESSONS,
-     "Shows each lesson as passed, N of M steps (from your last check) or\n"
-     "not started, marks the next one to do, and draws your overall progress.\n"
-     "Progress is kept outside your files, in $XDG_STATE_HOME/socklab."},
-    {"show", "N", cmd_show, "read lesson N (paged when it is long)", NULL,
-     LESSONS,
-     "N is a lesson number or name: 1, 01, echo-once or 01-echo-once.\n"
-     "Tab completes it."},
-    {"hint", "N [STEP]", cmd_hint,
-     "the next hint (default: first failing step)", NULL, LESSONS,
-     "Hints come as a ladder: each `hint` for the same step shows one more,\n"
-     "more specific than the last, with the ones you have seen above it.\n"
-     "Without STEP it picks the first step your last check failed."},
-    {"check", "N|all [STEP] [--all] [--verbose]", cmd_check,
-     "build, grade and record lesson N (or all)", NULL, LESSONS,
-     "Runs the same grader as `make check` (tests/grader/grade.py): builds\n"
-     "your programs, runs the lesson's test and shows each step the moment\n"
-     "it passes or fails, with what went wrong; records the result for\n"
-     "`list`. It stops at the first failing step: --all runs every step\n"
-     "(the first failure shows its whole transcript, the others their first\n"
-     "line; --verbose shows them all). STEP runs that step alone: `check 01\n"
-     "3`. Ctrl-C stops it."},
-    {"watch", "N", cmd_watch, "re-check lesson N on every save, till Ctrl-C",
-     NULL, LESSONS,
-     "Leave it running in one terminal while you edit in another: every save\n"
-     "of a .c file in lessons/NN-slug/ re-checks the lesson (inotify; with\n"
-     "LAB_WATCH_POLL=1, or where inotify is missing, it polls twice a "
-     "second)."},
-    {"reset", "N [--yes]", cmd_reset,
-     "put the skeleton back (asks; keeps a backup)", NULL, LESSONS,
-     "Restores the files of lessons/NN-slug/ from git (the upstream branch,\n"
-     "or HEAD). Your files are first copied to\n"
-     "$XDG_STATE_HOME/socklab/backups/NN-slug-DATE/. --yes skips the "
-     "question."},
-    {"solution", "N", cmd_solution, "the reference, once you have passed N",
-     NULL, LESSONS, NULL},
-    {"run", "N server|client [--ref] [ARGS...]", cmd_run,
-     "build and run your program (--ref: reference)", NULL, LESSONS,
-     "A server runs in the background as a job (`jobs`, `stop J`); its output\n"
-     "is shown as it arrives, prefixed [J]. A client runs in the foreground\n"
-     "for at most LAB_RUN_TIMEOUT seconds (60); Ctrl-C stops it. ARGS go to\n"
-     "the program: `run 01 server 127.0.0.1 4000`, `run 01 client 127.0.0.1\n"
-     "4000 hello`. --ref runs the reference program of solutions/, to try\n"
-     "the playground against a working server before you write yours."},
-    {"jobs", "", cmd_jobs, "the servers running in the background", NULL,
-     LESSONS, NULL},
-    {"stop", "J", cmd_stop, "end job J (SIGTERM, then SIGKILL)", complete_job,
-     LESSONS, NULL},
+static const struct lab_command *tables[MAX_GROUPS];
+static int ntables;
 
-    {"socket", "tcp|udp [inet|inet6]", cmd_socket,
-     "socket(): a new TCP or UDP socket", NULL, PLAYGROUND, NULL},
-    {"bind", "FD HOST PORT", cmd_bind, "bind(): give FD a local address", NULL,
-     PLAYGROUND, NULL},
-    {"listen", "FD [BACKLOG]", cmd_listen,
-     "listen(): let TCP socket FD take clients", NULL, PLAYGROUND, NULL},
-    {"accept", "FD", cmd_accept, "accept(): wait for a client: a new socket",
-     NULL, PLAYGROUND, NULL},
-    {"connect", "FD HOST PORT", cmd_connect,
-     "connect(): connect FD to a server", NULL, PLAYGROUND, NULL},
-    {"send", "FD TEXT", cmd_send,
-     "send(): send TEXT (C escapes: \\n \\xHH ...)", NULL, PLAYGROUND,
-     "Quote TEXT with spaces: send 4 \"hello, socket\\n\". Escapes are sent "
-     "as\n"
-     "the bytes they stand for; what send() returns is how many went out."},
-    {"recv", "FD [MAXBYTES]", cmd_recv,
-     "recv(): wait for bytes, show them escaped", NULL, PLAYGROUND,
-     "Waits at most the time `wait` shows; Ctrl-C interrupts it. recv()\n"
-     "returning 0 means the other side closed: end of file."},
-    {"sendto", "FD HOST PORT TEXT", cmd_sendto,
-     "sendto(): send one UDP datagram", NULL, PLAYGROUND, NULL},
-    {"recvfrom", "FD [MAXBYTES]", cmd_recvfrom,
-     "recvfrom(): wait for a datagram and sender", NULL, PLAYGROUND, NULL},
-    {"shutdown", "FD rd|wr|rdwr", cmd_shutdown,
-     "shutdown(): stop reading and/or writing", NULL, PLAYGROUND, NULL},
-    {"setsockopt", "FD OPTION VALUE", cmd_setsockopt,
-     "setsockopt(): set an option (Tab lists them)", NULL, PLAYGROUND, NULL},
-    {"getsockname", "FD", cmd_getsockname,
-     "getsockname(): the local address of FD", NULL, PLAYGROUND, NULL},
-    {"getpeername", "FD", cmd_getpeername,
-     "getpeername(): the address of the other end", NULL, PLAYGROUND, NULL},
-    {"close", "FD", cmd_close, "close(): close socket FD", NULL, PLAYGROUND,
-     NULL},
-    {"resolve", "HOST [SERVICE]", cmd_resolve,
-     "getaddrinfo(): the addresses of HOST", NULL, PLAYGROUND, NULL},
-    {"sockets", "", cmd_sockets, "a table of the open sockets and their state",
-     NULL, PLAYGROUND, NULL},
-    {"wait", "[SECONDS]", cmd_wait, "show or set the bound of blocking calls",
-     NULL, PLAYGROUND, NULL},
+static struct {
+    const char *word;
+    completer_fn *fn;
+} word_completers[MAX_WORDS];
+static int nword_completers;
 
-    {"talk", "HOST PORT [tcp|udp]", cmd_talk,
-     "type lines to a server, see what it sends", NULL, TALK, NULL},
+/* The flags given to the running command. */
+static char given[MAX_FLAGS][64];
+static int ngiven;
 
-    {"help", "[CMD]", cmd_help, "this list, or more about one command", NULL,
-     REPL, NULL},
-    {"quit", "", cmd_quit, "leave the lab (ends your background jobs)", NULL,
-     REPL, NULL},
-    {"exit", "", cmd_quit, "the same as quit", NULL, REPL, NULL},
-    {NULL, NULL, NULL, NULL, NULL, NULL, NULL},
-};
+void lab_register(const struct lab_command *rows) {
+    if (ntables < MAX_GROUPS)
+        tables[ntables++] = rows;
+}
+
+void lab_register_word(const char *word, completer_fn *f) {
+    if (nword_completers < MAX_WORDS) {
+        word_completers[nword_completers].word = word;
+        word_completers[nword_completers++].fn = f;
+    }
+}
+
+const struct lab_command *lab_command_at(int i) {
+    for (int t = 0; t < ntables && i >= 0; t++) {
+        int n = 0;
+        while (tables[t][n].name)
+            n++;
+        if (i < n)
+            return &tables[t][i];
+        i -= n;
+    }
+    return NULL;
+}
 
 const struct lab_command *lab_find_command(const char *name) {
-    for (const struct lab_command *c = lab_commands; c->name; c++)
+    const struct lab_command *c;
+    for (int i = 0; (c = lab_command_at(i)); i++)
         if (strcmp(c->name, name) == 0)
             return c;
     return NULL;
@@ -134,6 +75,11 @@ void lab_usage(const char *name) {
     if (c)
         fprintf(stderr, "usage: %s%s%s\n", c->name, *c->args ? " " : "",
                 c->args);
+}
+
+void registry_free(void) {
+    ntables = 0;
+    nword_completers = 0;
 }
 
 /* ------------------------------------------------------ the line splitter */
@@ -205,13 +151,21 @@ static int usage_words(const char *args, char words[][64], int max) {
     return n;
 }
 
-/* The least and most argument counts of a usage string. */
+/* Is usage word w an option flag ("[--all]")? */
+static int is_flag(const char *w) {
+    return strncmp(w, "[--", 3) == 0;
+}
+
+/* The least and most argument counts of a usage string (its flags
+   left out). */
 static void arg_counts(const char *args, int *min, int *max) {
     char words[16][64];
     int n = usage_words(args, words, 16);
     *min = 0;
     *max = 0;
     for (int i = 0; i < n; i++) {
+        if (is_flag(words[i]))
+            continue;
         if (strstr(words[i], "...")) {
             *max = INT_MAX;
             if (words[i][0] != '[')
@@ -246,6 +200,55 @@ static int distance(const char *a, const char *b) {
     return d[la][lb];
 }
 
+/* Does arg give the flag of usage word w ("[--all]": --all or -a)? */
+static int gives_flag(const char *arg, const char *w) {
+    size_t len = strcspn(w + 1, "]");
+    if (strlen(arg) == len && strncmp(arg, w + 1, len) == 0)
+        return 1;
+    return arg[0] == '-' && arg[1] == w[3] && !arg[2];
+}
+
+/* Take the flags of usage out of argv (in place); returns the new argc
+   and notes the flags given. Flags count until the "..." word's
+   arguments begin: after that, every word is an argument. */
+static int take_flags(const char *args, int argc, char **argv) {
+    char words[16][64];
+    int n = usage_words(args, words, 16), rest = INT_MAX, positional = 0;
+    for (int i = 0; i < n; i++)
+        if (!is_flag(words[i]) && strstr(words[i], "...") && rest == INT_MAX)
+            rest = positional;
+        else if (!is_flag(words[i]))
+            positional++;
+    ngiven = 0;
+    int out = 1, seen = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *flag = NULL;
+        for (int k = 0; k < n && seen <= rest && !flag && argv[i][0] == '-'; k++)
+            if (is_flag(words[k]) && gives_flag(argv[i], words[k]))
+                flag = words[k];
+        if (flag && seen <= rest) {
+            if (ngiven < MAX_FLAGS)
+                snprintf(given[ngiven++], sizeof given[0], "%.63s", flag);
+            continue;
+        }
+        if (seen < rest || rest == INT_MAX)
+            seen++;
+        else
+            seen = rest + 1; /* in the "..." arguments: no more flags */
+        argv[out++] = argv[i];
+    }
+    argv[out] = NULL;
+    return out;
+}
+
+int lab_opt(const char *flag) {
+    size_t len = strlen(flag);
+    for (int i = 0; i < ngiven; i++)
+        if (strncmp(given[i] + 1, flag, len) == 0 && given[i][1 + len] == ']')
+            return 1;
+    return 0;
+}
+
 int lab_dispatch(int argc, char **argv) {
     if (argc == 0)
         return 0;
@@ -253,7 +256,8 @@ int lab_dispatch(int argc, char **argv) {
     if (!c) {
         const struct lab_command *near = NULL;
         int best = 3;
-        for (const struct lab_command *k = lab_commands; k->name; k++) {
+        const struct lab_command *k;
+        for (int i = 0; (k = lab_command_at(i)); i++) {
             int d = distance(argv[0], k->name);
             if (d < best) {
                 best = d;
@@ -270,59 +274,21 @@ int lab_dispatch(int argc, char **argv) {
     if (argc == 2 &&
         (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         char *args[] = {"help", argv[0], NULL};
-        return cmd_help(2, args);
+        return lab_dispatch(2, args);
     }
-    int min, max;
+    /* The handler gets a copy without the flags (the caller frees the
+       words of its own argv). */
+    char **args = xmalloc((size_t)(argc + 1) * sizeof *args);
+    memcpy(args, argv, (size_t)argc * sizeof *args);
+    args[argc] = NULL;
+    int nargs = take_flags(c->args, argc, args), min, max, status = 2;
     arg_counts(c->args, &min, &max);
-    if (argc - 1 < min || argc - 1 > max) {
+    if (nargs - 1 < min || nargs - 1 > max)
         lab_usage(c->name);
-        return 2;
-    }
-    return c->handler(argc, argv);
-}
-
-/* ---------------------------------------------------------------- help */
-
-int cmd_help(int argc, char **argv) {
-    if (argc > 1) {
-        const struct lab_command *c = lab_find_command(argv[1]);
-        if (!c) {
-            lab_error("no command '%s' (`help` lists them)", argv[1]);
-            return 1;
-        }
-        printf("usage: %s%s%s%s%s\n  %s\n", C_BOLD, c->name,
-               *c->args ? " " : "", c->args, C_OFF, c->help);
-        if (c->details)
-            printf("\n%s\n", c->details);
-        return 0;
-    }
-    const char *group = NULL;
-    for (const struct lab_command *c = lab_commands; c->name; c++) {
-        if (!group || strcmp(group, c->group) != 0) {
-            group = c->group;
-            printf("%s%s%s%s\n", c == lab_commands ? "" : "\n", C_BOLD, group,
-                   C_OFF);
-        }
-        char usage[96];
-        snprintf(usage, sizeof usage, "%s%s%s", c->name, *c->args ? " " : "",
-                 c->args);
-        /* 80 columns: a usage too long for its column gets a line. */
-        if (strlen(usage) > 28)
-            printf("  %s\n  %-28s %s\n", usage, "", c->help);
-        else
-            printf("  %-28s %s\n", usage, c->help);
-    }
-    printf("\nN is a lesson number or name (1, 01, echo-once). Tab completes "
-           "commands and\narguments; `help CMD` says more. `lab CMD ARGS` "
-           "runs one command from a shell.\n");
-    return 0;
-}
-
-int cmd_quit(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    lab_quit_requested = 1;
-    return 0;
+    else
+        status = c->handler(nargs, args);
+    free(args);
+    return status;
 }
 
 /* ------------------------------------------------------------- completion */
@@ -348,15 +314,14 @@ static char *complete_alternative(const char *text, int state) {
 }
 
 static char *complete_command(const char *text, int state) {
-    static const struct lab_command *c;
+    static int i;
     if (state == 0)
-        c = lab_commands;
+        i = 0;
     size_t len = strlen(text);
-    while (c->name) {
-        const struct lab_command *k = c++;
+    const struct lab_command *k;
+    while ((k = lab_command_at(i++)))
         if (strncmp(k->name, text, len) == 0)
             return xstrdup(k->name);
-    }
     return NULL;
 }
 
@@ -390,10 +355,9 @@ static completer_fn *completer_for(const char *w, char *line_words[],
     snprintf(word, sizeof word, "%s", w + optional);
     if (optional && strchr(word, ']'))
         *strchr(word, ']') = '\0';
-    if (strcmp(word, "FD") == 0)
-        return complete_socket_id;
-    if (strcmp(word, "OPTION") == 0)
-        return complete_sockopt;
+    for (int i = 0; i < nword_completers; i++)
+        if (strcmp(word, word_completers[i].word) == 0)
+            return word_completers[i].fn;
     if (strcmp(word, "N") == 0)
         return complete_lesson;
     if (strcmp(word, "N|all") == 0)
@@ -402,8 +366,6 @@ static completer_fn *completer_for(const char *w, char *line_words[],
         return complete_command;
     if (strcmp(word, "HOST") == 0)
         return complete_host;
-    if (strcmp(word, "J") == 0)
-        return complete_job;
     if (strcmp(word, "STEP") == 0) {
         step_lesson = NULL;
         for (int i = 1; i < nwords && !step_lesson; i++)

@@ -2,7 +2,7 @@
  * escape.c - C string escapes: typed text to bytes and bytes to text.
  * See escape.h for the forms.
  */
-#include "escape.h"
+#include "base/escape.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -19,11 +19,16 @@
  * rename) under a lock, so two sessions in one checkout do not lose each
  * other's records.
  */
-#include "core.h"
+#include "core/progress.h"
+
+#include "base/files.h"
+#include "base/mem.h"
+#include "base/term.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -218,6 +223,14 @@ static struct record *upsert(struct progress *p, enum kind kind,
     return r;
 }
 
+int lesson_passed(int passed, int total) {
+    return total > 0 && passed == total;
+}
+
+int progress_passed(const struct progress_result *r) {
+    return r->known && lesson_passed(r->passed, r->total);
+}
+
 void progress_get(const char *lesson, struct progress_result *out) {
     struct progress p;
     load(&p, 0);
@@ -248,7 +261,7 @@ void progress_record(const char *lesson, int passed, int total,
             buf_printf(&b, "%s%d", i ? "," : "", failing[i]);
         r->failing = b.data;
     }
-    if (total > 0 && passed == total && !find(&p, SOLVED, lesson, 0))
+    if (lesson_passed(passed, total) && !find(&p, SOLVED, lesson, 0))
         upsert(&p, SOLVED, lesson, 0)->when = (long)time(NULL);
     save(&p);
 }

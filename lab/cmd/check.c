@@ -5,8 +5,21 @@
  * results.json, and record the progress. watch re-checks whenever a
  * file of the lesson is saved (inotify, or polling where there is none).
  */
-#include "core.h"
+#include "cmd/cmd.h"
 
+#include "base/files.h"
+#include "base/json.h"
+#include "base/loop.h"
+#include "base/mem.h"
+#include "base/term.h"
+#include "core/lessons.h"
+#include "core/proc.h"
+#include "core/progress.h"
+#include "core/registry.h"
+
+#include <stdio.h>
+
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -49,6 +62,9 @@ struct check_run {
     int broken;         /* a program did not compile: said once */
     int progress;       /* a progress line is on the screen */
     double started;
+    int trace, capture; /* show a failing step's socket calls, packets */
+    int first_failing;  /* the first failing step of the lesson, 0 none */
+    char *transcript;   /* the transcript of the first failing step */
 };
 
 /* The real Python interpreter, asked of `python3` once: on machines where
@@ -176,6 +192,11 @@ static void show_step(struct check_run *run, const struct json *ev) {
     printf("  %s%s%s %s\n", C_RED, lab_utf8 ? "\u2717" : "FAIL", C_OFF,
            name ? name : "?");
     run->failures++;
+    if ((run->trace || run->capture) && !run->first_failing && name &&
+        strncmp(name, "step ", 5) == 0) {
+        run->first_failing = atoi(name + 5);
+        run->transcript = xstrdup(transcript ? transcript : "");
+    }
     if (transcript && *transcript &&
         !(run->broken && strstr(transcript, "does not compile")))
         print_transcript(transcript, run->verbose || run->failures == 1);
@@ -212,16 +233,11 @@ static int follow_events(struct check_run *run, int fd, FILE *log) {
             free(pending.data);
             return -1;
         }
-        struct pollfd fds[65] = {{.fd = fd, .events = POLLIN}};
-        int njobs = jobs_pollfds(fds + 1, 64);
-        int ready = poll(fds, (nfds_t)(1 + njobs), 500);
+        short ready = loop_wait_fd(fd, POLLIN, lab_now() + 0.5, 1);
         if (ready <= 0) {
             progress_draw(run);
             continue;
         }
-        jobs_handle(fds + 1, njobs);
-        if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
-            continue;
         ssize_t n = read(fd, chunk, sizeof chunk);
         if (n < 0 && errno == EINTR)
             continue;
@@ -289,7 +305,7 @@ static int run_grader(struct check_run *run, const char *dir) {
     else {
         /* Its own group: Ctrl-C reaches it through us (SIGINT first, so
            it can end its bats runs), and it dies with us. */
-        struct spawn how = {devnull, pipefd[1], errfd, 1, SIGINT};
+        struct spawn how = {devnull, pipefd[1], errfd, 1, SIGINT, 0};
         pid = spawn_process(argv, &how);
         close(pipefd[1]);
     }
@@ -405,7 +421,7 @@ static int sum_up_lesson(const struct json *l, const struct check_run *run) {
         return nfailing == 0;
     }
     record_lesson(l);
-    if (total > 0 && passed == total)
+    if (lesson_passed(passed, total))
         printf("%s%s: all %d steps pass.%s `list` shows your progress; "
                "`solution %02d` shows the reference.\n",
                C_GREEN, name, total, C_OFF, number);
@@ -420,7 +436,7 @@ static int sum_up_lesson(const struct json *l, const struct check_run *run) {
                    C_DIM, not_run, number, C_OFF);
     }
     free(failing);
-    return total > 0 && passed == total;
+    return lesson_passed(passed, total);
 }
 
 /* The number of steps run asks for, from the lessons' tests. */
@@ -472,21 +488,161 @@ static int check_and_show(struct check_run *run) {
     return status;
 }
 
-int cmd_check(int argc, char **argv) {
-    struct check_run run = {0};
-    for (int i = 2; i < argc; i++) {
+/* ------------------------------------------------- a closer look (--trace) */
+
+/* The ports a transcript names (HOST:PORT, "port N"), at most max;
+   *server is the one after "listening on" (or the first). */
+static int ports_in(const char *text, long *ports, int max, long *server) {
+    int n = 0;
+    *server = 0;
+    for (const char *p = text; *p && n < max; p++) {
+        const char *digits = NULL;
+        if (*p == ':' && p > text && (isdigit((unsigned char)p[-1]) ||
+                                      p[-1] == ']' || p[-1] == 't'))
+            digits = p + 1; /* 127.0.0.1:4000, [::1]:4000, localhost:4000 */
+        else if (strncmp(p, "port ", 5) == 0)
+            digits = p + 5;
+        else if (strncmp(p, "127.0.0.1 ", 10) == 0) /* a command line's */
+            digits = p + 10;
+        else if (strncmp(p, "::1 ", 4) == 0 || strncmp(p, "localhost ", 10) == 0)
+            digits = strchr(p, ' ') + 1;
+        if (!digits || !isdigit((unsigned char)*digits))
+            continue;
         char *end;
-        long n = strtol(argv[i], &end, 10);
-        if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0)
-            run.verbose = 1;
-        else if (strcmp(argv[i], "--all") == 0)
-            run.all = 1;
-        else if (*argv[i] && !*end && n > 0 && n < 1000 && !run.step)
-            run.step = (int)n;
-        else {
+        long port = strtol(digits, &end, 10);
+        if (port <= 0 || port > 65535 || isdigit((unsigned char)*end))
+            continue;
+        int seen = 0;
+        for (int i = 0; i < n; i++)
+            seen |= ports[i] == port;
+        if (!seen)
+            ports[n++] = port;
+        const char *line = p;
+        while (line > text && line[-1] != '\n')
+            line--;
+        if (!*server && strncmp(line + strspn(line, " "), "listening on", 12) == 0)
+            *server = port;
+    }
+    if (!*server && n)
+        *server = ports[0];
+    return n;
+}
+
+/* The files the tests' strace writes (PROG.N, N counting the step's
+   runs), made by us beforehand: a file the sandbox user made would be
+   swept away by the grader (it removes what that user leaves in /tmp). */
+static void make_trace_files(const char *dir) {
+    const char *progs[] = {"server", "client"};
+    for (int p = 0; p < 2; p++)
+        for (int n = 1; n <= 32; n++) {
+            char *path = xprintf("%s/%s.%d", dir, progs[p], n);
+            int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+            if (fd >= 0) {
+                fchmod(fd, 0666);
+                close(fd);
+            }
+            free(path);
+        }
+}
+
+/* Print the socket calls of every trace file in dir. */
+static void show_traces(const char *dir) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int files = 0;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *path = xprintf("%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(path, &st) == 0 && st.st_size > 0) {
+            printf("  %s%s's socket calls:%s\n", C_BOLD, e->d_name, C_OFF);
+            if (trace_print_file(path, "    ") == 0)
+                printf("    (none)\n");
+            files++;
+        }
+        unlink(path);
+        free(path);
+    }
+    if (d)
+        closedir(d);
+    if (!files)
+        printf("  %s(no trace came back: the lesson's test starts the "
+               "programs without strace; tests/lib/common.bash must honour "
+               "LAB_TRACE_DIR)%s\n",
+               C_DIM, C_OFF);
+    rmdir(dir);
+}
+
+/* Run the first failing step again under strace (LAB_TRACE_DIR, which
+   the tests honour) and/or tcpdump (outside the grader's network
+   namespace: LAB_NETNS=0), and show its calls and packets. */
+static void look_closer(const struct check_run *first) {
+    struct check_run again = {0};
+    again.lesson = first->lesson;
+    again.step = first->first_failing;
+    again.failures = 1; /* the transcript was shown: its first line only */
+    again.trace = first->trace; /* (keeps its transcript, for the ports) */
+    again.capture = first->capture;
+    printf("\n%sstep %d again, %s:%s\n", C_BOLD, again.step,
+           first->trace && first->capture ? "traced and captured"
+           : first->trace                 ? "traced"
+                                          : "captured",
+           C_OFF);
+    /* Under build/, not /tmp: the grader sweeps what its sandbox user
+       leaves in /tmp. Open to that user (sticky, as /tmp is). */
+    char *reports = root_path("build/reports/lab");
+    char *tdir = xprintf("%s/trace-XXXXXX", reports);
+    free(reports);
+    int traced = first->trace && mkdtemp(tdir) && chmod(tdir, 0777) == 0;
+    if (traced)
+        make_trace_files(tdir);
+    if (traced)
+        setenv("LAB_TRACE_DIR", tdir, 1);
+    struct sniffer *s = NULL;
+    char *kept = NULL, *raw = NULL;
+    if (first->capture) {
+        kept = capture_file(first->lesson, "step");
+        raw = xprintf("%s.raw", kept);
+        setenv("LAB_NETNS", "0", 1);
+        if (sniffer_start(&s, raw) != 0) {
+            sniffer_stop(s);
+            s = NULL;
+        }
+    }
+    check_and_show(&again);
+    unsetenv("LAB_TRACE_DIR");
+    unsetenv("LAB_NETNS");
+    if (traced)
+        show_traces(tdir);
+    if (s) {
+        long ports[8], server;
+        const char *text = again.transcript ? again.transcript
+                                            : first->transcript;
+        int n = ports_in(text ? text : "", ports, 8, &server);
+        printf("  %sthe step's packets (kept in %s for Wireshark):%s\n",
+               C_BOLD, kept, C_OFF);
+        sniffer_show(s, ports, n, server, kept, "    ");
+        sniffer_stop(s);
+    }
+    free(again.transcript);
+    free(kept);
+    free(raw);
+    free(tdir);
+}
+
+static int cmd_check(int argc, char **argv) {
+    struct check_run run = {0};
+    run.verbose = lab_opt("--verbose");
+    run.all = lab_opt("--all");
+    if (argc > 2) {
+        char *end;
+        long n = strtol(argv[2], &end, 10);
+        if (!*argv[2] || *end || n <= 0 || n >= 1000) {
             lab_usage(argv[0]);
             return 2;
         }
+        run.step = (int)n;
     }
     if (strcmp(argv[1], "all") == 0) {
         if (lessons_count() == 0) {
@@ -508,7 +664,14 @@ int cmd_check(int argc, char **argv) {
         return 2;
     }
     run.lesson = l->name;
-    return check_and_show(&run);
+    run.trace = lab_opt("--trace");
+    run.capture = lab_opt("--capture");
+    int status = check_and_show(&run);
+    if (status == 1 && run.first_failing && (run.trace || run.capture) &&
+        !lab_interrupted)
+        look_closer(&run);
+    free(run.transcript);
+    return status;
 }
 
 /* ---------------------------------------------------------------- watch */
@@ -566,15 +729,10 @@ static int source_event(int fd) {
     return hit;
 }
 
-/* Sleep up to ms, waking for job output; returns early on Ctrl-C. */
+/* Sleep up to ms (-1: no bound) or until fd is readable, the loop going
+   on meanwhile; returns early on Ctrl-C. */
 static void nap(int ms, int fd) {
-    struct pollfd fds[65];
-    int n = 0;
-    if (fd >= 0)
-        fds[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
-    int njobs = jobs_pollfds(fds + n, 64);
-    if (poll(fds, (nfds_t)(n + njobs), ms) > 0)
-        jobs_handle(fds + n, njobs);
+    loop_wait_fd(fd, POLLIN, ms < 0 ? -1 : lab_now() + ms / 1000.0, 1);
 }
 
 /* Wait until a source of dir changes (1) or Ctrl-C (0). */
@@ -603,7 +761,7 @@ static int wait_for_change(int fd, const char *dir, unsigned long long *last) {
     }
 }
 
-int cmd_watch(int argc, char **argv) {
+static int cmd_watch(int argc, char **argv) {
     (void)argc;
     struct lesson *l = lesson_find(argv[1]);
     if (!l)
@@ -644,4 +802,35 @@ int cmd_watch(int argc, char **argv) {
     free(dir);
     printf("\nwatch stopped\n");
     return 0;
+}
+
+/* ---------------------------------------------------------------- the table */
+
+#define LESSONS "Lessons"
+
+static const struct lab_command rows[] = {
+    {"check", "N|all [STEP] [--all] [--verbose] [--trace] [--capture]",
+     cmd_check,
+     "build, grade and record lesson N (or all)", NULL, LESSONS,
+     "Runs the same grader as `make check` (tests/grader/grade.py): builds\n"
+     "your programs, runs the lesson's test and shows each step the moment\n"
+     "it passes or fails, with what went wrong; records the result for\n"
+     "`list`. It stops at the first failing step: --all runs every step\n"
+     "(the first failure shows its whole transcript, the others their first\n"
+     "line; --verbose shows them all). STEP runs that step alone: `check 01\n"
+     "3`. --trace runs the first failing step again under strace and shows\n"
+     "its programs' socket calls (as `trace` does); --capture runs it again\n"
+     "while tcpdump listens on loopback and shows its packets (as `capture`\n"
+     "does). Ctrl-C stops it."},
+    {"watch", "N", cmd_watch, "re-check lesson N on every save, till Ctrl-C",
+     NULL, LESSONS,
+     "Leave it running in one terminal while you edit in another: every save\n"
+     "of a .c file in lessons/NN-slug/ re-checks the lesson (inotify; with\n"
+     "LAB_WATCH_POLL=1, or where inotify is missing, it polls twice a "
+     "second)."},
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+void check_register(void) {
+    lab_register(rows);
 }

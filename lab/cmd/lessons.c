@@ -1,15 +1,24 @@
 /*
- * lessons.c - the lessons as the student sees them: found from the folder
- * names of lessons/ (never a list kept by hand), named by number, slug or
- * both; list, show, hint, solution and reset.
+ * cmd/lessons.c - the lesson commands as the student sees them: list,
+ * show, hint, solution and reset.
  */
-#include "core.h"
+#include "cmd/cmd.h"
+
+#include "base/files.h"
+#include "base/mem.h"
+#include "base/prompt.h"
+#include "base/term.h"
+#include "core/lessons.h"
+#include "core/proc.h"
+#include "core/progress.h"
+#include "core/registry.h"
 
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -17,219 +26,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static struct lesson *lessons;
-static int nlessons = -1;
-
-static int by_name(const void *a, const void *b) {
-    return strcmp(((const struct lesson *)a)->name,
-                  ((const struct lesson *)b)->name);
-}
-
-/* Read lessons/ once: every folder named NN-slug is a lesson. */
-static void discover(void) {
-    if (nlessons >= 0)
-        return;
-    nlessons = 0;
-    char *dir = root_path("lessons");
-    DIR *d = opendir(dir);
-    free(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        const char *n = e->d_name;
-        if (!isdigit((unsigned char)n[0]) || !isdigit((unsigned char)n[1]) ||
-            n[2] != '-' || !n[3])
-            continue;
-        char *path = xprintf("%s/lessons/%s", lab_root(), n);
-        int dir_ok = is_dir(path);
-        free(path);
-        if (!dir_ok)
-            continue;
-        lessons = xrealloc(lessons, (size_t)(nlessons + 1) * sizeof *lessons);
-        struct lesson *l = &lessons[nlessons++];
-        l->name = xstrdup(n);
-        l->number = (n[0] - '0') * 10 + (n[1] - '0');
-        l->slug = l->name + 3;
-        l->steps = -1;
-        l->step_names = NULL;
-    }
-    closedir(d);
-    qsort(lessons, (size_t)nlessons, sizeof *lessons, by_name);
-}
-
-int lessons_count(void) {
-    discover();
-    return nlessons;
-}
-
-struct lesson *lesson_at(int i) {
-    discover();
-    return i >= 0 && i < nlessons ? &lessons[i] : NULL;
-}
-
-void lessons_cleanup(void) {
-    for (int i = 0; i < nlessons; i++) {
-        for (int s = 0; s < lessons[i].steps; s++)
-            free(lessons[i].step_names[s]);
-        free(lessons[i].step_names);
-        free(lessons[i].name);
-    }
-    free(lessons);
-    lessons = NULL;
-    nlessons = -1;
-}
-
-/* Does arg name lesson l exactly (number, NN, slug or NN-slug)? */
-static int names(const struct lesson *l, const char *arg) {
-    if (strcmp(arg, l->name) == 0 || strcmp(arg, l->slug) == 0)
-        return 1;
-    char *end;
-    long n = strtol(arg, &end, 10);
-    return *arg && isdigit((unsigned char)*arg) && *end == '\0' &&
-           n == l->number;
-}
-
-struct lesson *lesson_find(const char *arg) {
-    discover();
-    if (nlessons == 0) {
-        lab_error("no lessons found in %s/lessons",
-                  lab_root() ? lab_root() : ".");
-        return NULL;
-    }
-    for (int i = 0; i < nlessons; i++)
-        if (names(&lessons[i], arg))
-            return &lessons[i];
-    /* A unique prefix of a slug will do: `check echo-t`. */
-    struct lesson *found = NULL;
-    int count = 0;
-    size_t len = strlen(arg);
-    for (int i = 0; i < nlessons; i++)
-        if (len && strncmp(lessons[i].slug, arg, len) == 0) {
-            found = &lessons[i];
-            count++;
-        }
-    if (count == 1)
-        return found;
-    struct buf b = {0};
-    for (int i = 0; i < nlessons; i++)
-        buf_printf(&b, "%s%s", i ? ", " : "", lessons[i].name);
-    if (count > 1)
-        lab_error("'%s' could be more than one lesson (there are: %s)", arg,
-                  b.data);
-    else
-        lab_error("no lesson '%s' (there are: %s)", arg, b.data);
-    free(b.data);
-    return NULL;
-}
-
-/* Read the @test names of tests/NAME.bats: the lesson's steps. */
-int lesson_steps(struct lesson *l) {
-    if (l->steps >= 0)
-        return l->steps;
-    l->steps = 0;
-    char *path = xprintf("%s/tests/%s.bats", lab_root(), l->name);
-    char *text = read_file(path, NULL);
-    free(path);
-    if (!text)
-        return 0;
-    char *save, *line;
-    for (line = strtok_r(text, "\n", &save); line;
-         line = strtok_r(NULL, "\n", &save)) {
-        while (*line == ' ' || *line == '\t')
-            line++;
-        if (strncmp(line, "@test \"", 7) != 0)
-            continue;
-        char *start = line + 7, *end = strrchr(start, '"');
-        if (!end || end == start)
-            continue;
-        l->step_names =
-            xrealloc(l->step_names, (size_t)(l->steps + 1) * sizeof(char *));
-        l->step_names[l->steps++] = xprintf("%.*s", (int)(end - start), start);
-    }
-    free(text);
-    return l->steps;
-}
-
-/* ------------------------------------------------------------- completion */
-
-static char *complete_names(const char *text, int state, int with_all) {
-    static int index;
-    static int phase;
-    if (state == 0) {
-        index = 0;
-        phase = 0;
-        discover();
-    }
-    size_t len = strlen(text);
-    int digits = len > 0 && isdigit((unsigned char)text[0]);
-    while (index < nlessons) {
-        struct lesson *l = &lessons[index++];
-        /* Digits complete to the full name (03 -> 03-echo-threads, and
-           3 too); words to the slug (echo- -> echo-once echo-repeat). */
-        if (digits || len == 0) {
-            char *end;
-            long n = strtol(text, &end, 10);
-            if (strncmp(l->name, text, len) == 0)
-                return xstrdup(l->name);
-            if (*end == '\0' && n == l->number)
-                return xstrdup(l->name);
-        } else if (strncmp(l->slug, text, len) == 0) {
-            return xstrdup(l->slug);
-        }
-    }
-    if (with_all && phase++ == 0 && strncmp("all", text, len) == 0)
-        return xstrdup("all");
-    return NULL;
-}
-
-char *complete_lesson(const char *text, int state) {
-    return complete_names(text, state, 0);
-}
-
-char *complete_lesson_or_all(const char *text, int state) {
-    return complete_names(text, state, 1);
-}
-
-/* ---------------------------------------------------- instructor switches */
-
-/* Is `feature off` (or "= off", "no", "0") in lab/lab.conf? */
-static int conf_says_off(const char *feature) {
-    char *path = root_path("lab/lab.conf");
-    char *text = read_file(path, NULL);
-    free(path);
-    if (!text)
-        return 0;
-    int off = 0;
-    char *save, *line;
-    for (line = strtok_r(text, "\n", &save); line;
-         line = strtok_r(NULL, "\n", &save)) {
-        char key[64], value[64];
-        for (char *c = line; *c; c++)
-            if (*c == '=')
-                *c = ' ';
-            else if (*c == '#') {
-                *c = '\0';
-                break;
-            }
-        if (sscanf(line, "%63s %63s", key, value) == 2 &&
-            strcasecmp(key, feature) == 0)
-            off = strcasecmp(value, "off") == 0 ||
-                  strcasecmp(value, "no") == 0 || strcmp(value, "0") == 0;
-    }
-    free(text);
-    return off;
-}
-
-int lab_feature_off(const char *feature) {
-    const char *env =
-        strcmp(feature, "hints") == 0 ? "LAB_NO_HINTS" : "LAB_NO_SOLUTIONS";
-    const char *v = getenv(env);
-    if (v && *v && strcmp(v, "0") != 0)
-        return 1;
-    return conf_says_off(feature);
-}
 
 /* ---------------------------------------------------------------- paging */
 
@@ -290,7 +86,7 @@ static int in_path(const char *prog) {
     return found;
 }
 
-void lab_page(const char *text, size_t len) {
+static void lab_page(const char *text, size_t len) {
     int lines = 0;
     for (size_t i = 0; i < len; i++)
         lines += text[i] == '\n';
@@ -323,7 +119,7 @@ void lab_page(const char *text, size_t len) {
        see the end of the text. */
     fcntl(p[0], F_SETFD, FD_CLOEXEC);
     fcntl(p[1], F_SETFD, FD_CLOEXEC);
-    struct spawn how = {p[0], -1, -1, 0, 0};
+    struct spawn how = {p[0], -1, -1, 0, 0, 0};
     pid_t pid = spawn_process(argv, &how);
     close(p[0]);
     if (pid < 0) {
@@ -414,7 +210,7 @@ static void print_bar(int done, int total, int width) {
     fputs(C_OFF, stdout);
 }
 
-int cmd_list(int argc, char **argv) {
+static int cmd_list(int argc, char **argv) {
     check_sync_make_report(); /* a `make check` counts as a check */
     (void)argc;
     (void)argv;
@@ -434,7 +230,7 @@ int cmd_list(int argc, char **argv) {
         int total = lesson_steps(l);
         char state[64];
         const char *colour;
-        if (r.known && r.total > 0 && r.passed == r.total) {
+        if (progress_passed(&r)) {
             snprintf(state, sizeof state, "%s passed",
                      lab_utf8 ? "\u2713" : "");
             colour = C_GREEN;
@@ -448,7 +244,7 @@ int cmd_list(int argc, char **argv) {
                      r.solved ? "reset (passed before)" : "not started");
             colour = C_DIM;
         }
-        int passed_now = r.known && r.total > 0 && r.passed == r.total;
+        int passed_now = progress_passed(&r);
         if (!passed_now && !next)
             next = l;
         steps_done += r.known ? (r.passed < total ? r.passed : total) : 0;
@@ -476,7 +272,7 @@ int cmd_list(int argc, char **argv) {
 
 /* ---------------------------------------------------------------- show */
 
-int cmd_show(int argc, char **argv) {
+static int cmd_show(int argc, char **argv) {
     (void)argc;
     struct lesson *l = lesson_find(argv[1]);
     if (!l)
@@ -610,7 +406,7 @@ static void print_ladder(const struct lesson *l, const struct ladder *ladder,
                C_DIM, ladder->step, ladder->step, l->number, C_OFF);
 }
 
-int cmd_hint(int argc, char **argv) {
+static int cmd_hint(int argc, char **argv) {
     check_sync_make_report(); /* a `make check` counts as a check */
     struct lesson *l = lesson_find(argv[1]);
     if (!l)
@@ -641,7 +437,7 @@ int cmd_hint(int argc, char **argv) {
     } else {
         struct progress_result r;
         progress_get(l->name, &r);
-        if (r.known && r.total > 0 && r.passed == r.total) {
+        if (progress_passed(&r)) {
             printf("you passed %s: every step is green. For the hints of "
                    "one step: hint %02d STEP\n",
                    l->name, l->number);
@@ -670,7 +466,7 @@ int cmd_hint(int argc, char **argv) {
 
 /* ---------------------------------------------------------------- solution */
 
-int cmd_solution(int argc, char **argv) {
+static int cmd_solution(int argc, char **argv) {
     check_sync_make_report(); /* a `make check` counts as a check */
     (void)argc;
     struct lesson *l = lesson_find(argv[1]);
@@ -934,13 +730,9 @@ static int read_snapshot(const struct lesson *l, struct skel_file **out) {
     return n;
 }
 
-int cmd_reset(int argc, char **argv) {
-    int yes = argc > 2 &&
-              (strcmp(argv[2], "--yes") == 0 || strcmp(argv[2], "-y") == 0);
-    if (argc > 2 && !yes) {
-        lab_usage(argv[0]);
-        return 2;
-    }
+static int cmd_reset(int argc, char **argv) {
+    (void)argc;
+    int yes = lab_opt("--yes");
     struct lesson *l = lesson_find(argv[1]);
     if (!l)
         return 1;
@@ -1029,4 +821,38 @@ done:
     free(files);
     free(rev);
     return status;
+}
+
+/* ---------------------------------------------------------------- the table */
+
+#define LESSONS "Lessons"
+
+static const struct lab_command rows[] = {
+    {"list", "", cmd_list, "every lesson, its state, your progress", NULL,
+     LESSONS,
+     "Shows each lesson as passed, N of M steps (from your last check) or\n"
+     "not started, marks the next one to do, and draws your overall progress.\n"
+     "Progress is kept outside your files, in $XDG_STATE_HOME/socklab."},
+    {"show", "N", cmd_show, "read lesson N (paged when it is long)", NULL,
+     LESSONS,
+     "N is a lesson number or name: 1, 01, echo-once or 01-echo-once.\n"
+     "Tab completes it."},
+    {"hint", "N [STEP]", cmd_hint,
+     "the next hint (default: first failing step)", NULL, LESSONS,
+     "Hints come as a ladder: each `hint` for the same step shows one more,\n"
+     "more specific than the last, with the ones you have seen above it.\n"
+     "Without STEP it picks the first step your last check failed."},
+    {"reset", "N [--yes]", cmd_reset,
+     "put the skeleton back (asks; keeps a backup)", NULL, LESSONS,
+     "Restores the files of lessons/NN-slug/ from git (the upstream branch,\n"
+     "or HEAD). Your files are first copied to\n"
+     "$XDG_STATE_HOME/socklab/backups/NN-slug-DATE/. --yes skips the "
+     "question."},
+    {"solution", "N", cmd_solution, "the reference, once you have passed N",
+     NULL, LESSONS, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+void lessons_register(void) {
+    lab_register(rows);
 }

@@ -23,9 +23,14 @@
  */
 #define _GNU_SOURCE /* memrchr */
 
-#include "core.h"
-#include "escape.h"
-#include "sockcall.h"
+#include "cmd/cmd.h"
+
+#include "base/escape.h"
+#include "base/loop.h"
+#include "base/mem.h"
+#include "base/term.h"
+#include "core/registry.h"
+#include "core/sockcall.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -44,7 +49,6 @@
 #define HELD_MAX 4096    /* a line without its newline shown at this size */
 #define HOLD_SECONDS 0.2 /* or when the rest has not come after this long */
 #define SLICE_MS 100     /* longest poll, so Ctrl-C is never missed */
-#define MAX_FDS (2 + 64) /* the socket, stdin, the jobs' output */
 
 /* Why the student stopped typing. */
 enum input_end { END_EOF, END_BYE };
@@ -141,7 +145,7 @@ static void show_stream(const char *buf, size_t n) {
         size_t room = HELD_MAX - t.held_len, take = n < room ? n : room;
         memcpy(t.held + t.held_len, buf, take);
         if (t.held_len == 0)
-            t.held_since = clock_now();
+            t.held_since = lab_now();
         t.held_len += take;
         buf += take;
         n -= take;
@@ -156,7 +160,7 @@ static void show_stream(const char *buf, size_t n) {
                 putchar('\n');
             memmove(t.held, t.held + whole, t.held_len - whole);
             t.held_len -= whole;
-            t.held_since = clock_now();
+            t.held_since = lab_now();
             screen_end();
         }
     }
@@ -196,7 +200,7 @@ static void call_failed(const char *call, int err) {
 /* Send all len bytes, waiting at most the wait bound for room; returns 0,
    or -1 after saying why. */
 static int send_bounded(const char *buf, size_t len) {
-    double deadline = clock_now() + lab_wait_seconds();
+    double deadline = lab_now() + lab_wait_seconds();
     size_t done = 0;
     do {
         ssize_t n =
@@ -263,7 +267,7 @@ static void end_input(enum input_end why) {
         rl_callback_handler_remove();
         t.handler_on = 0;
     }
-    t.drain_until = clock_now() + lab_wait_seconds();
+    t.drain_until = lab_now() + lab_wait_seconds();
     if (t.udp) {
         if (t.unanswered <= 0)
             finish(0);
@@ -412,14 +416,14 @@ static void skip_conversation(void) {
 /* What time and signals decide between events: show a held line start,
    redraw after a resize, end a server's time to finish. */
 static void check_clock(void) {
-    if (t.tty && t.held_len && clock_now() - t.held_since > HOLD_SECONDS)
+    if (t.tty && t.held_len && lab_now() - t.held_since > HOLD_SECONDS)
         show_held();
     if (t.tty && resized) {
         resized = 0;
         if (t.handler_on)
             rl_resize_terminal(); /* and draw the line again */
     }
-    if (t.finished || !t.input_done || clock_now() < t.drain_until)
+    if (t.finished || !t.input_done || lab_now() < t.drain_until)
         return;
     show_held();
     if (t.udp)
@@ -433,39 +437,55 @@ static void check_clock(void) {
     finish(t.udp);
 }
 
+/* The loop's handler of the socket: what the server sent. */
+static void on_socket(int fd, short revents, void *data) {
+    (void)fd;
+    (void)revents;
+    (void)data;
+    if (!t.finished)
+        receive();
+}
+
+/* The loop's handler of stdin: a key (terminal) or a byte (pipe). */
+static void on_input(int fd, short revents, void *data) {
+    (void)fd;
+    (void)revents;
+    (void)data;
+    if (t.finished || t.input_done)
+        return;
+    if (t.tty)
+        rl_callback_read_char();
+    else
+        read_pipe_byte();
+}
+
 /* Run the conversation until the server closes, the input and the
-   server are done, or Ctrl-C. */
+   server are done, or Ctrl-C, on the lab's event loop (a `run` server's
+   output is shown as it comes, above the line being typed). */
 static void talk_loop(void) {
-    struct pollfd fds[MAX_FDS];
+    int sock = t.fd;
+    loop_add_fd(sock, POLLIN, on_socket, NULL);
+    int watching_input = 0;
     while (!t.finished) {
-        int n = 0;
-        fds[n++] = (struct pollfd){.fd = t.fd, .events = POLLIN};
-        int in = t.input_done ? -1 : n++;
-        if (in >= 0)
-            fds[in] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
-        int jobs = jobs_pollfds(fds + n, MAX_FDS - n);
-        int ready = poll(fds, (nfds_t)(n + jobs), SLICE_MS);
+        if (!t.input_done && !watching_input)
+            loop_add_fd(STDIN_FILENO, POLLIN, on_input, NULL);
+        else if (t.input_done && watching_input)
+            loop_del_fd(STDIN_FILENO);
+        watching_input = !t.input_done;
+        term_prompt_showing(t.handler_on);
+        loop_once(SLICE_MS / 1000.0, NULL);
+        term_prompt_showing(0);
         if (lab_interrupted) {
             show_held();
             say("Ctrl-C: leaving talk");
             finish(0);
             break;
         }
-        if (ready > 0 && fds[0].revents)
-            receive();
-        if (ready > 0 && jobs > 0) {
-            screen_begin(); /* a `run` server's output, shown as it comes */
-            jobs_handle(fds + n, jobs);
-            screen_end();
-        }
-        if (!t.finished && ready > 0 && in >= 0 && fds[in].revents) {
-            if (t.tty)
-                rl_callback_read_char();
-            else
-                read_pipe_byte();
-        }
         check_clock();
     }
+    loop_del_fd(sock);
+    if (watching_input)
+        loop_del_fd(STDIN_FILENO);
 }
 
 /* --------------------------------------------------------------- connecting */
@@ -486,7 +506,7 @@ static int talk_connect(const char *host, const char *port, int udp) {
                                       : gai_strerror(code));
         return -1;
     }
-    double deadline = clock_now() + lab_wait_seconds();
+    double deadline = lab_now() + lab_wait_seconds();
     int fd = -1, err = 0;
     for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
         addr_text(ai->ai_addr, ai->ai_addrlen, t.peer);
@@ -576,7 +596,7 @@ static void talk_tty(void) {
     free(prompt);
 }
 
-int cmd_talk(int argc, char **argv) {
+static int cmd_talk(int argc, char **argv) {
     memset(&t, 0, sizeof t);
     t.tty = isatty(STDIN_FILENO);
     t.out_tty = isatty(STDOUT_FILENO);
@@ -627,4 +647,18 @@ int cmd_talk(int argc, char **argv) {
     free(t.line);
     t.line = NULL;
     return t.status;
+}
+
+/* ---------------------------------------------------------------- the table */
+
+#define TALK "Talk mode"
+
+static const struct lab_command rows[] = {
+    {"talk", "HOST PORT [tcp|udp]", cmd_talk,
+     "type lines to a server, see what it sends", NULL, TALK, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+void talk_register(void) {
+    lab_register(rows);
 }

@@ -3,8 +3,8 @@
  * names, addresses as text, and the wait bound every blocking call keeps
  * (at most `wait` seconds, and Ctrl-C stops it sooner).
  */
-#ifndef LAB_SOCKCALL_H
-#define LAB_SOCKCALL_H
+#ifndef LAB_CORE_SOCKCALL_H
+#define LAB_CORE_SOCKCALL_H
 
 #include <netdb.h>
 #include <poll.h>
@@ -22,9 +22,6 @@ enum wait_end { WAIT_READY, WAIT_BOUND, WAIT_CTRL_C };
 /* The bound of blocking calls in seconds (the `wait` command sets it). */
 double lab_wait_seconds(void);
 void lab_set_wait_seconds(double seconds);
-
-/* A monotonic clock reading in seconds. */
-double clock_now(void);
 
 /* The errno name of err ("ECONNREFUSED"), or "errno N" for one not in the
    table. */

@@ -23,9 +23,14 @@
  */
 #define _GNU_SOURCE /* accept4 */
 
-#include "core.h"
-#include "escape.h"
-#include "sockcall.h"
+#include "cmd/cmd.h"
+
+#include "base/escape.h"
+#include "base/loop.h"
+#include "base/mem.h"
+#include "base/term.h"
+#include "core/registry.h"
+#include "core/sockcall.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -336,7 +341,7 @@ static ssize_t bounded(struct call *c) {
             c->end = WAIT_CTRL_C;
         return n;
     }
-    double deadline = clock_now() + lab_wait_seconds();
+    double deadline = lab_now() + lab_wait_seconds();
     char *start = c->buf;
     size_t total = c->len, done = 0;
     for (;;) {
@@ -383,7 +388,7 @@ static void note_error(struct psock *s, int err) {
 
 /* ----------------------------------------------------- socket, bind, listen */
 
-int cmd_socket(int argc, char **argv) {
+static int cmd_socket(int argc, char **argv) {
     if (bad_count(argc, argv, 1, 2))
         return 2;
     int type, family = AF_INET;
@@ -420,7 +425,7 @@ int cmd_socket(int argc, char **argv) {
     return 0;
 }
 
-int cmd_bind(int argc, char **argv) {
+static int cmd_bind(int argc, char **argv) {
     int rc;
     if (bad_count(argc, argv, 3, 3))
         return 2;
@@ -448,7 +453,7 @@ int cmd_bind(int argc, char **argv) {
     return 0;
 }
 
-int cmd_listen(int argc, char **argv) {
+static int cmd_listen(int argc, char **argv) {
     int rc;
     long backlog = DEFAULT_BACKLOG;
     if (bad_count(argc, argv, 1, 2))
@@ -473,7 +478,7 @@ int cmd_listen(int argc, char **argv) {
 
 /* ---------------------------------------------------------- accept, connect */
 
-int cmd_accept(int argc, char **argv) {
+static int cmd_accept(int argc, char **argv) {
     int rc;
     if (bad_count(argc, argv, 1, 1))
         return 2;
@@ -509,7 +514,7 @@ int cmd_accept(int argc, char **argv) {
     return 0;
 }
 
-int cmd_connect(int argc, char **argv) {
+static int cmd_connect(int argc, char **argv) {
     int rc;
     if (bad_count(argc, argv, 3, 3))
         return 2;
@@ -534,7 +539,7 @@ int cmd_connect(int argc, char **argv) {
             end = WAIT_CTRL_C;
     } else {
         result = connect_bounded(s->fd, (struct sockaddr *)&addr, len,
-                                 clock_now() + lab_wait_seconds(), &end);
+                                 lab_now() + lab_wait_seconds(), &end);
         err = errno;
     }
     if (result < 0) {
@@ -609,7 +614,7 @@ static int do_send(const char *cmd, struct psock *s, const char *text,
     return 0;
 }
 
-int cmd_send(int argc, char **argv) {
+static int cmd_send(int argc, char **argv) {
     int rc;
     if (bad_count(argc, argv, 2, 2))
         return 2;
@@ -619,7 +624,7 @@ int cmd_send(int argc, char **argv) {
     return do_send(argv[0], s, argv[2], NULL, 0);
 }
 
-int cmd_sendto(int argc, char **argv) {
+static int cmd_sendto(int argc, char **argv) {
     int rc;
     if (bad_count(argc, argv, 4, 4))
         return 2;
@@ -685,17 +690,17 @@ static int do_recv(int argc, char **argv, int with_source) {
     return 0;
 }
 
-int cmd_recv(int argc, char **argv) {
+static int cmd_recv(int argc, char **argv) {
     return do_recv(argc, argv, 0);
 }
 
-int cmd_recvfrom(int argc, char **argv) {
+static int cmd_recvfrom(int argc, char **argv) {
     return do_recv(argc, argv, 1);
 }
 
 /* ---------------------------------------------------------- shutdown, close */
 
-int cmd_shutdown(int argc, char **argv) {
+static int cmd_shutdown(int argc, char **argv) {
     static const struct {
         const char *word, *name;
         int how;
@@ -729,7 +734,7 @@ int cmd_shutdown(int argc, char **argv) {
     return 2;
 }
 
-int cmd_close(int argc, char **argv) {
+static int cmd_close(int argc, char **argv) {
     int rc;
     if (bad_count(argc, argv, 1, 1))
         return 2;
@@ -778,11 +783,11 @@ static int do_name(int argc, char **argv, int peer) {
     return 0;
 }
 
-int cmd_getsockname(int argc, char **argv) {
+static int cmd_getsockname(int argc, char **argv) {
     return do_name(argc, argv, 0);
 }
 
-int cmd_getpeername(int argc, char **argv) {
+static int cmd_getpeername(int argc, char **argv) {
     return do_name(argc, argv, 1);
 }
 
@@ -918,7 +923,7 @@ static const char *readback_note(const struct sockopt *o,
     return "";
 }
 
-int cmd_setsockopt(int argc, char **argv) {
+static int cmd_setsockopt(int argc, char **argv) {
     static const char *expect[] = {"on or off", "a number",
                                    "seconds, like 1.5 (0: never)",
                                    "off or seconds"};
@@ -998,7 +1003,7 @@ static const char *protocol_name(int protocol) {
     }
 }
 
-int cmd_resolve(int argc, char **argv) {
+static int cmd_resolve(int argc, char **argv) {
     if (bad_count(argc, argv, 1, 2))
         return 2;
     const char *host = argv[1], *service = argc > 2 ? argv[2] : NULL;
@@ -1096,7 +1101,7 @@ static void print_row(struct psock *s) {
     printf("%-4d %-9s  %-22s %-22s %s\n", s->fd, type, local, peer, state);
 }
 
-int cmd_sockets(int argc, char **argv) {
+static int cmd_sockets(int argc, char **argv) {
     if (bad_count(argc, argv, 0, 0))
         return 2;
     if (socket_count() == 0) {
@@ -1113,7 +1118,7 @@ int cmd_sockets(int argc, char **argv) {
     return 0;
 }
 
-int cmd_wait(int argc, char **argv) {
+static int cmd_wait(int argc, char **argv) {
     if (bad_count(argc, argv, 0, 1))
         return 2;
     if (argc > 1) {
@@ -1140,7 +1145,7 @@ int cmd_wait(int argc, char **argv) {
 
 /* ------------------------------------------------------ completion, cleanup */
 
-char *complete_socket_id(const char *text, int state) {
+static char *complete_socket_id(const char *text, int state) {
     static int next;
     if (state == 0)
         next = 0;
@@ -1156,7 +1161,7 @@ char *complete_socket_id(const char *text, int state) {
     return NULL;
 }
 
-char *complete_sockopt(const char *text, int state) {
+static char *complete_sockopt(const char *text, int state) {
     static size_t next;
     if (state == 0)
         next = 0;
@@ -1176,4 +1181,57 @@ void playground_cleanup(void) {
         }
     }
     lookup_cleanup();
+}
+
+/* ---------------------------------------------------------------- the table */
+
+#define PLAYGROUND "Socket playground (real calls, shown the way strace would)"
+
+static const struct lab_command rows[] = {
+    {"socket", "tcp|udp [inet|inet6]", cmd_socket,
+     "socket(): a new TCP or UDP socket", NULL, PLAYGROUND, NULL},
+    {"bind", "FD HOST PORT", cmd_bind, "bind(): give FD a local address", NULL,
+     PLAYGROUND, NULL},
+    {"listen", "FD [BACKLOG]", cmd_listen,
+     "listen(): let TCP socket FD take clients", NULL, PLAYGROUND, NULL},
+    {"accept", "FD", cmd_accept, "accept(): wait for a client: a new socket",
+     NULL, PLAYGROUND, NULL},
+    {"connect", "FD HOST PORT", cmd_connect,
+     "connect(): connect FD to a server", NULL, PLAYGROUND, NULL},
+    {"send", "FD TEXT", cmd_send,
+     "send(): send TEXT (C escapes: \\n \\xHH ...)", NULL, PLAYGROUND,
+     "Quote TEXT with spaces: send 4 \"hello, socket\\n\". Escapes are sent "
+     "as\n"
+     "the bytes they stand for; what send() returns is how many went out."},
+    {"recv", "FD [MAXBYTES]", cmd_recv,
+     "recv(): wait for bytes, show them escaped", NULL, PLAYGROUND,
+     "Waits at most the time `wait` shows; Ctrl-C interrupts it. recv()\n"
+     "returning 0 means the other side closed: end of file."},
+    {"sendto", "FD HOST PORT TEXT", cmd_sendto,
+     "sendto(): send one UDP datagram", NULL, PLAYGROUND, NULL},
+    {"recvfrom", "FD [MAXBYTES]", cmd_recvfrom,
+     "recvfrom(): wait for a datagram and sender", NULL, PLAYGROUND, NULL},
+    {"shutdown", "FD rd|wr|rdwr", cmd_shutdown,
+     "shutdown(): stop reading and/or writing", NULL, PLAYGROUND, NULL},
+    {"setsockopt", "FD OPTION VALUE", cmd_setsockopt,
+     "setsockopt(): set an option (Tab lists them)", NULL, PLAYGROUND, NULL},
+    {"getsockname", "FD", cmd_getsockname,
+     "getsockname(): the local address of FD", NULL, PLAYGROUND, NULL},
+    {"getpeername", "FD", cmd_getpeername,
+     "getpeername(): the address of the other end", NULL, PLAYGROUND, NULL},
+    {"close", "FD", cmd_close, "close(): close socket FD", NULL, PLAYGROUND,
+     NULL},
+    {"resolve", "HOST [SERVICE]", cmd_resolve,
+     "getaddrinfo(): the addresses of HOST", NULL, PLAYGROUND, NULL},
+    {"sockets", "", cmd_sockets, "a table of the open sockets and their state",
+     NULL, PLAYGROUND, NULL},
+    {"wait", "[SECONDS]", cmd_wait, "show or set the bound of blocking calls",
+     NULL, PLAYGROUND, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+void playground_register(void) {
+    lab_register(rows);
+    lab_register_word("FD", complete_socket_id);
+    lab_register_word("OPTION", complete_sockopt);
 }
