@@ -332,6 +332,18 @@ $(head -n 15 "$bin.compile.log" | cut -c1-300 | sed 's/^/    /')"
     echo "$bin"
 }
 
+# The programs under test run under strace when the lab asks for their
+# socket calls (`check N --trace` sets LAB_TRACE_DIR): one file a run.
+# Sets LAB_TRACE, the words to put before the program ($1: its name).
+lab_traced() {
+    LAB_TRACE=()
+    if [ -n "${LAB_TRACE_DIR:-}" ] && command -v strace >/dev/null; then
+        LAB_TRACE_N=$((${LAB_TRACE_N:-0} + 1))
+        LAB_TRACE=(strace -f -qq -x -s 256 -e trace=network,close,read,write
+            -o "$LAB_TRACE_DIR/$1.$LAB_TRACE_N")
+    fi
+}
+
 # Start this lesson's server with ARGS (default 127.0.0.1 0) and wait for
 # its `listening on HOST:PORT` line. Sets SERVER_PID, SERVER_HOST,
 # SERVER_PORT; fails with a diagnosis when it dies or never says it.
@@ -342,7 +354,8 @@ start_server() {
     SERVER_CMD="$(lab_rel "$bin") $(lab_args "$@")"
     LAB_REPRO+=("$SERVER_CMD &")
     : >"$LAB_TMP/server.out"
-    setsid "${LAB_SANDBOX[@]}" "$bin" "$@" \
+    lab_traced server
+    setsid "${LAB_SANDBOX[@]}" "${LAB_TRACE[@]}" "$bin" "$@" \
         </dev/null >"$LAB_TMP/server.out" 2>"$LAB_TMP/server.err" 3>&- 219>&- &
     SERVER_PID=$!
     LAB_PGIDS+=("$SERVER_PID")
@@ -359,7 +372,8 @@ run_server() {
     SERVER_CMD="$(lab_rel "$bin") $(lab_args "$@")"
     LAB_REPRO+=("$SERVER_CMD")
     status=0
-    timeout -k 1 "$LAB_CALL_TIMEOUT" "${LAB_SANDBOX[@]}" "$bin" "$@" \
+    lab_traced "${bin##*/}"
+    timeout -k 1 "$LAB_CALL_TIMEOUT" "${LAB_SANDBOX[@]}" "${LAB_TRACE[@]}" "$bin" "$@" \
         </dev/null >"$LAB_TMP/server.out" 2>"$LAB_TMP/server.err" 3>&- 219>&- ||
         status=$?
     stderr=$(head -c 65536 "$LAB_TMP/server.err")
@@ -585,7 +599,8 @@ run_client() {
     CLIENT_CMD="$(lab_rel "$bin") $(lab_args "$@")"
     CLIENT_OUT=$LAB_TMP/client.out CLIENT_ERR=$LAB_TMP/client.err
     status=0
-    timeout -k 1 "$LAB_CALL_TIMEOUT" "${LAB_SANDBOX[@]}" "$bin" "$@" \
+    lab_traced "${bin##*/}"
+    timeout -k 1 "$LAB_CALL_TIMEOUT" "${LAB_SANDBOX[@]}" "${LAB_TRACE[@]}" "$bin" "$@" \
         <"$input" >"$LAB_TMP/client.out" 2>"$LAB_TMP/client.err" 3>&- 219>&- ||
         status=$?
     # A zero byte the client printed is in client.out, which the transcript
@@ -744,7 +759,8 @@ start_client() {
     LAB_BG_OUT=$LAB_TMP/bg-client.out LAB_BG_ERR=$LAB_TMP/bg-client.err
     : >"$LAB_BG_OUT"
     CLIENT_OUT=$LAB_BG_OUT CLIENT_ERR=$LAB_BG_ERR LAB_BG_CMD=$CLIENT_CMD
-    setsid timeout -k 1 "$LAB_CALL_TIMEOUT" "${LAB_SANDBOX[@]}" "$bin" "$@" \
+    lab_traced client
+    setsid timeout -k 1 "$LAB_CALL_TIMEOUT" "${LAB_SANDBOX[@]}" "${LAB_TRACE[@]}" "$bin" "$@" \
         <"$fifo" >"$LAB_BG_OUT" 2>"$LAB_BG_ERR" 3>&- 219>&- &
     CLIENT_PID=$!
     LAB_PGIDS+=("$CLIENT_PID")
