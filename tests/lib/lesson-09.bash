@@ -36,7 +36,9 @@ ss_ms() {
 # Print the number after "NAME:" (like lastack:120 or rb2304 with NAME
 # "rb") in ss line $2, or nothing.
 ss_field() {
-    grep -oE "(^|[ ,(])$1:?[0-9]+" <<<"$2" | head -n 1 | grep -oE '[0-9]+$'
+    # Status 0 either way: a field ss does not show yet (lastack before the
+    # first ACK) is "nothing", not a failed step under set -e.
+    grep -oE "(^|[ ,(])$1:?[0-9]+" <<<"$2" | head -n 1 | grep -oE '[0-9]+$' || true
 }
 
 # Wait up to $2 seconds for a line matching the extended regex $1 in the
