@@ -27,6 +27,14 @@ teardown() {
     assert_line --regexp '^ +16 clients  yours '
 }
 
+@test "bench: a server that exits at once is reported, not waited for" {
+    # The lesson 01 skeleton's server exits before it listens.
+    LAB_REPL_TIMEOUT=8 lab_run bench 01
+    [ "$status" -eq 1 ]
+    assert_line --regexp '^1 +- +- +- +- +[1-9]'
+    assert_line '(yours did not start, or never said `listening on`)'
+}
+
 @test "the load generator: bounded, loopback only, errors when nobody answers" {
     local gen=$LAB_ROOT/build/lab/tools/loadgen port
     [ -x "$gen" ] || skip "build the lab first (make lab-build)"
