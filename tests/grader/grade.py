@@ -463,9 +463,24 @@ class Slot:
             return []
         dirs = [d for d in ("/tmp", "/var/tmp", "/dev/shm") if
                 os.path.isdir(d)]
-        _, out, _ = run(["find"] + dirs + ["-xdev", "-user", str(self.uid),
-                                           "-print", "-delete"], timeout=30)
-        return [l for l in out.decode(errors="replace").splitlines() if l]
+        uid = str(self.uid)
+        # A folder that is not the uid's and that others cannot enter
+        # (mode 700: every other run's work folder) holds nothing the uid
+        # could write (it has no groups): not walked.
+        _, out, _ = run(["find"] + dirs + [
+            "-xdev", "(", "-type", "d", "!", "-user", uid, "!", "-perm",
+            "-0001", ")", "-prune", "-o", "-user", uid, "-print0"],
+            timeout=30)
+        paths = [p for p in out.decode(errors="replace").split("\0") if p]
+        for path in sorted(paths, key=lambda p: -p.count("/")):
+            try:
+                if os.path.isdir(path) and not os.path.islink(path):
+                    os.rmdir(path)
+                else:
+                    os.unlink(path)
+            except OSError:
+                pass   # gone already, or a folder with others' files
+        return paths
 
     def release(self):
         ACTIVE_SLOTS.discard(self)
