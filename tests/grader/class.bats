@@ -19,11 +19,11 @@ setup_file() {
     SELFTEST=$(mktemp -d /tmp/socklab-class.XXXXXX)
     chmod 755 "$SELFTEST"
     export SELFTEST
-    python3 "$ROOT/tests/grader/selftest.py" class "$SELFTEST/subs" \
+    "${LAB_PYTHON:-python3}" "$ROOT/tests/grader/selftest.py" class "$SELFTEST/subs" \
         "$SELFTEST/expected.json" --count 12
     printf '# step 7 (end to end) is worth 3\n01 1\n01:7 3\n' >"$SELFTEST/weights.conf"
     local t0=$SECONDS
-    (cd "$SELFTEST" && timeout 900 python3 "$ROOT/tests/grader/grade.py" class \
+    (cd "$SELFTEST" && timeout 900 "${LAB_PYTHON:-python3}" "$ROOT/tests/grader/grade.py" class \
         "$SELFTEST/subs" --lesson 01 --weights "$SELFTEST/weights.conf" \
         --build "$SELFTEST/build" --reports "$SELFTEST/reports") \
         >"$SELFTEST/class.out" 2>&1
@@ -37,7 +37,7 @@ teardown_file() {
 
 # Fail unless the Python expression $2 holds for JSON file $1 (as `j`).
 query() {
-    python3 "$ROOT/tests/grader/selftest.py" query "$@"
+    "${LAB_PYTHON:-python3}" "$ROOT/tests/grader/selftest.py" query "$@"
 }
 
 @test "12 submissions are graded to the end (exit 0) with a summary table" {
@@ -51,7 +51,7 @@ query() {
 
 @test "grades.csv: every student, the points of each lesson and the total, weights applied" {
     head -n 40 "$SELFTEST/reports/grades.csv"
-    run python3 "$ROOT/tests/grader/selftest.py" grades \
+    run "${LAB_PYTHON:-python3}" "$ROOT/tests/grader/selftest.py" grades \
         "$SELFTEST/reports/grades.csv" "$SELFTEST/expected.json" \
         --weights "$SELFTEST/weights.conf"
     echo "$output"
@@ -62,7 +62,7 @@ query() {
 
 @test "one JUnit file per student: a suite per lesson, a case per step, failures counted" {
     [ "$(ls "$SELFTEST/reports/junit" | wc -l)" -eq 13 ]
-    python3 - "$SELFTEST/reports" <<'EOF'
+    "${LAB_PYTHON:-python3}" - "$SELFTEST/reports" <<'EOF'
 import json, os, sys
 import xml.etree.ElementTree as ET
 reports = sys.argv[1]
@@ -87,7 +87,7 @@ EOF
         'all(s["total"] == s["points"]["01-echo-once"] and len(s["lessons"][0]["steps"]) == 7
             for s in j["students"])'
     # Each student's results.json, the same schema as make check's.
-    python3 - "$SELFTEST"/build/*/results.json <<'EOF'
+    "${LAB_PYTHON:-python3}" - "$SELFTEST"/build/*/results.json <<'EOF'
 import json, sys
 assert len(sys.argv[1:]) == 13, sys.argv[1:]
 for path in sys.argv[1:]:
@@ -113,7 +113,7 @@ EOF
 }
 
 @test "parallel lessons never shared a sandbox uid at the same time" {
-    python3 - "$SELFTEST/reports/grades.json" <<'EOF'
+    "${LAB_PYTHON:-python3}" - "$SELFTEST/reports/grades.json" <<'EOF'
 import json, sys
 records = [l for s in json.load(open(sys.argv[1]))["students"] for l in s["lessons"]]
 held = {}
@@ -125,7 +125,7 @@ for uid, spans in held.items():
         assert b0 >= a1, "uid %s held twice at once: %s" % (uid, spans)
 print("%d lesson runs, %d distinct uids, no overlap" % (len(records), len(held)))
 EOF
-    run python3 "$ROOT/tests/grader/selftest.py" leftovers \
+    run "${LAB_PYTHON:-python3}" "$ROOT/tests/grader/selftest.py" leftovers \
         "$SELFTEST/reports/grades.json" --under "$SELFTEST"
     echo "$output"
     [ "$status" -eq 0 ]
@@ -156,17 +156,17 @@ ben,0,0" ]
     grep -q '^#   LESSON POINTS' "$ROOT/tests/grader/weights.conf"
     grep -q '^#   LESSON:STEP POINTS' "$ROOT/tests/grader/weights.conf"
     printf '01 1\n01:2 lots\n' >"$SELFTEST/bad.conf"
-    run python3 "$ROOT/tests/grader/grade.py" check --weights "$SELFTEST/bad.conf" --lesson 01
+    run "${LAB_PYTHON:-python3}" "$ROOT/tests/grader/grade.py" check --weights "$SELFTEST/bad.conf" --lesson 01
     echo "$output"
     [ "$status" -eq 2 ]
     [[ $output == *"bad.conf:2: expected 'LESSON[:STEP] POINTS'"* ]]
-    run python3 "$ROOT/tests/grader/grade.py" class "$SELFTEST/nowhere"
+    run "${LAB_PYTHON:-python3}" "$ROOT/tests/grader/grade.py" class "$SELFTEST/nowhere"
     [ "$status" -eq 2 ]
     [[ $output == *"no folder"* ]]
 }
 
 @test "the grader's unit tests (weights, names, layouts, TAP, bounds)" {
-    run python3 -m unittest discover -s "$ROOT/tests/grader" -p 'test_*.py'
+    run "${LAB_PYTHON:-python3}" -m unittest discover -s "$ROOT/tests/grader" -p 'test_*.py'
     echo "$output"
     [ "$status" -eq 0 ]
 }

@@ -84,7 +84,7 @@ teardown_file() {
     [[ $output == *"no solutions/ here: this is the student hand-out"* ]]
     [[ $output != *Traceback* ]]
     # The grader asked for solutions/ says so too.
-    run python3 "$SELFTEST/student/socklab/tests/grader/grade.py" check --impl solutions
+    run "${LAB_PYTHON:-python3}" "$SELFTEST/student/socklab/tests/grader/grade.py" check --impl solutions
     echo "$output"
     [ "$status" -eq 2 ]
     [[ $output == *"solutions/ is not part of the student hand-out"* ]]

@@ -348,7 +348,7 @@ EOF
     # A container whose loopback has no ::1 (the grader's own namespace
     # off, or it would bring a loopback with ::1), grading lesson 13.
     run unshare --net sh -c 'echo 1 >/proc/sys/net/ipv6/conf/lo/disable_ipv6 &&
-        ip link set lo up && cd "$1" && LAB_NETNS=0 timeout 300 python3 tests/grader/grade.py check \
+        ip link set lo up && cd "$1" && LAB_NETNS=0 timeout 300 "${LAB_PYTHON:-python3}" tests/grader/grade.py check \
         --impl solutions --lesson 13 --quiet --reports "$1/reports"' sh "$co"
     echo "$output"
     [ "$status" -eq 0 ]

@@ -21,12 +21,12 @@ setup_file() {
     SELFTEST=$(mktemp -d /tmp/socklab-hostile.XXXXXX)
     chmod 755 "$SELFTEST"
     export SELFTEST
-    python3 "$ROOT/tests/grader/selftest.py" hostile "$SELFTEST/class"
+    "${LAB_PYTHON:-python3}" "$ROOT/tests/grader/selftest.py" hostile "$SELFTEST/class"
     local t0=$SECONDS
     # Mostly waiting on time bounds, so six at once even on two cores.
     # A listen bound of 6 s, so "noticed at once" (--bound 5 below) is told
     # apart from "waited for the bound" with a margin even on a busy machine.
-    LAB_LISTEN_TIMEOUT=6 timeout 600 python3 "$ROOT/tests/grader/grade.py" class "$SELFTEST/class" \
+    LAB_LISTEN_TIMEOUT=6 timeout 600 "${LAB_PYTHON:-python3}" "$ROOT/tests/grader/grade.py" class "$SELFTEST/class" \
         --lesson 01 --jobs 6 --build "$SELFTEST/build" \
         --reports "$SELFTEST/reports" >"$SELFTEST/class.out" 2>&1
     echo $? >"$SELFTEST/class.status"
@@ -39,7 +39,7 @@ teardown_file() {
 
 # Check one hostile case in grades.json (see selftest.py expect --help).
 expect_case() {
-    run python3 "$ROOT/tests/grader/selftest.py" expect \
+    run "${LAB_PYTHON:-python3}" "$ROOT/tests/grader/selftest.py" expect \
         "$SELFTEST/reports/grades.json" "$@"
     echo "$output"
     [ "$status" -eq 0 ]
@@ -111,7 +111,7 @@ expect_case() {
     # The sandbox's log: after each step it killed the daemon and removed
     # its files (the leftovers test checks that nothing is left).
     local log
-    log=$(python3 "$ROOT/tests/grader/selftest.py" query --lines \
+    log=$("${LAB_PYTHON:-python3}" "$ROOT/tests/grader/selftest.py" query --lines \
         "$SELFTEST/reports/grades.json" \
         '[s for s in j["students"] if s["student"] == "daemonizes"][0]["lessons"][0]["sandbox"]["cleaned"]')
     echo "$log"
@@ -138,7 +138,7 @@ expect_case() {
 }
 
 @test "nothing of any hostile program is left: no process, socket or file" {
-    run python3 "$ROOT/tests/grader/selftest.py" leftovers \
+    run "${LAB_PYTHON:-python3}" "$ROOT/tests/grader/selftest.py" leftovers \
         "$SELFTEST/reports/grades.json" --under "$SELFTEST"
     echo "$output"
     [ "$status" -eq 0 ]
@@ -158,28 +158,28 @@ expect_case() {
     # At nice 0 and with a 12 s wait for the echo, the spinner reaches its
     # 1 s of CPU within the step even beside two busy programs.
     LAB_LIMIT_CPU=1 LAB_NICE=0 LAB_CALL_TIMEOUT_FLOOR=12 \
-        run timeout 300 python3 "$ROOT/tests/grader/grade.py" class \
+        run timeout 300 "${LAB_PYTHON:-python3}" "$ROOT/tests/grader/grade.py" class \
         "$class" --lesson 01 --sanitize --build "$SELFTEST/build2" \
         --reports "$SELFTEST/reports2"
     echo "$output"
     [ "$status" -eq 0 ]
     local grades=$SELFTEST/reports2/grades.json
-    run python3 "$ROOT/tests/grader/selftest.py" expect "$grades" cpu_spin \
+    run "${LAB_PYTHON:-python3}" "$ROOT/tests/grader/selftest.py" expect "$grades" cpu_spin \
         --pass 1,4,5,6 --fail "2,3,7:signal 24 \\(SIGXCPU: it used more than 1 s of CPU\\)"
     echo "$output"
     [ "$status" -eq 0 ]
-    run python3 "$ROOT/tests/grader/selftest.py" expect "$grades" heap_overflow \
+    run "${LAB_PYTHON:-python3}" "$ROOT/tests/grader/selftest.py" expect "$grades" heap_overflow \
         --pass 1,4,5,6 --fail "2,3,7:memory error in the server, found by the sanitizer[\s\S]*ERROR: AddressSanitizer: heap-buffer-overflow"
     echo "$output"
     [ "$status" -eq 0 ]
     # The sanitized solution passes everything, even on 1 s of CPU.
-    run python3 "$ROOT/tests/grader/selftest.py" expect "$grades" control --pass 1,2,3,4,5,6,7
+    run "${LAB_PYTHON:-python3}" "$ROOT/tests/grader/selftest.py" expect "$grades" control --pass 1,2,3,4,5,6,7
     echo "$output"
     [ "$status" -eq 0 ]
     # Sanitized binaries have a folder of their own, never the plain one.
     nm "$SELFTEST/build2/heap_overflow/bin-sanitize/01-echo-once/server" | grep -q __asan_init
     [ ! -e "$SELFTEST/build2/heap_overflow/bin" ]
-    run python3 "$ROOT/tests/grader/selftest.py" leftovers "$grades" --under "$SELFTEST"
+    run "${LAB_PYTHON:-python3}" "$ROOT/tests/grader/selftest.py" leftovers "$grades" --under "$SELFTEST"
     echo "$output"
     [ "$status" -eq 0 ]
 }
@@ -189,7 +189,7 @@ expect_case() {
     mkdir -p "$tree"
     cp "$ROOT/tests/grader/hostile/does_not_compile.c" "$tree/client.c"
     cp "$ROOT/solutions/01-echo-once/server.c" "$tree/server.c"
-    run timeout 120 python3 "$ROOT/tests/grader/grade.py" check --impl lessons \
+    run timeout 120 "${LAB_PYTHON:-python3}" "$ROOT/tests/grader/grade.py" check --impl lessons \
         --src "$SELFTEST/one/lessons" --bin "$SELFTEST/one/build/lessons" \
         --reports "$SELFTEST/one/reports" --lesson 01 --quiet
     echo "$output"
@@ -197,7 +197,7 @@ expect_case() {
     [[ $output == *"01-echo-once                4/7        4/7  --"* ]]
     local results=$SELFTEST/one/reports/results.json
     # The schema: what lab/ and CI read.
-    local q=(python3 "$ROOT/tests/grader/selftest.py" query "$results")
+    local q=("${LAB_PYTHON:-python3}" "$ROOT/tests/grader/selftest.py" query "$results")
     "${q[@]}" 'j["impl"] == "lessons" and j["passed"] == 4 and j["total"] == 7
         and j["points"] == 4 and j["max_points"] == 7 and len(j["lessons"]) == 1'
     "${q[@]}" 'j["lessons"][0]["lesson"] == "01-echo-once"

@@ -538,7 +538,7 @@ setsockopt 3 TCP_NODELAY maybe"
     pg_run resolve localhost 4000
     [ "$status" -eq 0 ]
     # What the C library gives, through Python's getaddrinfo.
-    mapfile -t expected < <(python3 -c '
+    mapfile -t expected < <("${LAB_PYTHON:-python3}" -c '
 import socket
 families = {socket.AF_INET: "AF_INET", socket.AF_INET6: "AF_INET6"}
 types = {socket.SOCK_STREAM: "SOCK_STREAM", socket.SOCK_DGRAM: "SOCK_DGRAM",

@@ -231,7 +231,7 @@ jobs"
     assert_line "[1] stopped build/solutions/01-echo-once/server 127.0.0.1 $port"
     ! kill -0 "$pid" 2>/dev/null
     # Nothing listens there any more.
-    run python3 "$LAB_ROOT/tests/harness/peer.py" probe --port "$port" --timeout 2
+    run "${LAB_PYTHON:-python3}" "$LAB_ROOT/tests/harness/peer.py" probe --port "$port" --timeout 2
     [ "$status" -ne 0 ]
 }
 
@@ -301,7 +301,7 @@ stop 1"
     lab_start run 01 server --ref 127.0.0.1 0
     repl_wait_for '^\[1\] listening on 127\.0\.0\.1:[0-9]+$'
     port=$(sed -n 's/^\[1\] listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$BATS_TEST_TMPDIR/repl.out")
-    run timeout 10 python3 "$LAB_ROOT/tests/harness/peer.py" echo-client \
+    run timeout 10 "${LAB_PYTHON:-python3}" "$LAB_ROOT/tests/harness/peer.py" echo-client \
         --port "$port" --message 'one shot\n' --expect-close
     [ "$status" -eq 0 ]
     # The server exits after one client, and so does lab, with its status.

@@ -252,7 +252,7 @@ EOF
 
 @test "on a terminal: Ctrl-C stops a blocking recv; talk prints while a line is half typed" {
     run timeout -k 2 120 env LAB_BIN="$LAB_BIN" LAB_ROOT="$REPL_ROOT" \
-        python3 "$BATS_TEST_DIRNAME/test_talk_pty.py" 3>&-
+        "${LAB_PYTHON:-python3}" "$BATS_TEST_DIRNAME/test_talk_pty.py" 3>&-
     [ "$status" -eq 0 ] || {
         echo "$output" >&2
         return 1
