@@ -39,6 +39,10 @@ teardown_file() {
     grep -qx 'socklab/tests/01-echo-once.bats' <<<"$output"
     grep -qx 'socklab/tests/lib/common.bash' <<<"$output"
     grep -qx 'socklab/tests/grader/grade.py' <<<"$output"
+    # grade.py is the command line of the package beside it: all of it ships.
+    for m in "$ROOT"/tests/grader/grading/*.py; do
+        grep -qx "socklab/tests/grader/grading/${m##*/}" <<<"$output"
+    done
     ! grep -q '^socklab/solutions' <<<"$output"
     ! grep -q '^socklab/build' <<<"$output"
     ! grep -q '^socklab/tests/grader/hostile' <<<"$output"

@@ -138,6 +138,10 @@ gs_results() { echo "$T/gs-$1/results/results.json"; }
     [ "${lines[1]}" = run_autograder ]
     grep -qx 'socklab/tests/grader/grade.py' <<<"$output"
     grep -qx 'socklab/tests/grader/export.py' <<<"$output"
+    # grade.py is the command line of the package beside it: all of it ships.
+    for m in "$ROOT"/tests/grader/grading/*.py; do
+        grep -qx "socklab/tests/grader/grading/${m##*/}" <<<"$output"
+    done
     grep -qx 'socklab/tests/01-echo-once.bats' <<<"$output"
     grep -qx 'socklab/Makefile' <<<"$output"
     ! grep -q '^socklab/solutions/' <<<"$output"

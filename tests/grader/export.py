@@ -56,9 +56,9 @@ import tempfile
 import time
 import zipfile
 
-import grade
+from grading import catalog, classroom, config, report
 
-ROOT = grade.ROOT
+ROOT = config.ROOT
 FORMATS = ("gradescope", "classroom", "prairielearn", "autolab", "junit")
 MESSAGE_LIMIT = 4000          # bytes of one compiler message we pass on
 GRADE_BOUND = 3600            # seconds a whole submission may take
@@ -95,16 +95,16 @@ def load_record(path):
 def failed_record(why, lessons=None):
     """A record where every step of the lessons (default: every lesson of
     this checkout with a test) failed for the reason why."""
-    all_lessons = [l for l in grade.discover(os.path.join(ROOT, "lessons"))
-                   if os.path.isfile(grade.test_file(l))]
-    lessons = grade.select(all_lessons, lessons) if lessons else all_lessons
-    weight = grade.load_weights()
+    all_lessons = [l for l in catalog.discover(os.path.join(ROOT, "lessons"))
+                   if os.path.isfile(catalog.test_file(l))]
+    lessons = catalog.select(all_lessons, lessons) if lessons else all_lessons
+    weight = catalog.load_weights()
     records = []
     for lesson in lessons:
         steps = [{"step": i, "name": n, "passed": False, "points": 0.0,
                   "max_points": weight(lesson, i), "seconds": None,
                   "transcript": why}
-                 for i, n in enumerate(grade.steps_of(lesson), 1)]
+                 for i, n in enumerate(catalog.steps_of(lesson), 1)]
         records.append({"lesson": lesson, "passed": 0, "total": len(steps),
                         "points": 0.0, "max_points": sum(
                             s["max_points"] for s in steps),
@@ -164,7 +164,7 @@ def nothing_builds(record):
 
 def fmt(x):
     """Points as the reports print them (7, 2.5)."""
-    return grade.fmt_points(x)
+    return report.fmt_points(x)
 
 
 def cut(text, limit):
@@ -238,9 +238,9 @@ def to_gradescope(record):
 def bats_line(lesson, name):
     """The line of step name's @test in tests/LESSON.bats (0 if unknown)."""
     try:
-        with open(grade.test_file(lesson)) as f:
+        with open(catalog.test_file(lesson)) as f:
             for n, line in enumerate(f, 1):
-                m = grade.TEST_LINE.match(line)
+                m = config.TEST_LINE.match(line)
                 if m and m.group(1) == name:
                     return n
     except OSError:
@@ -336,7 +336,7 @@ def to_autolab(record):
 
 def write_junit(record, path):
     """JUnit XML, as grade.py writes it."""
-    grade.write_junit(path, record["lessons"])
+    report.write_junit(path, record["lessons"])
 
 
 # ---------------------------------------------------------------- output
@@ -404,7 +404,7 @@ def gather(submission, dest, lessons):
     flat = names and all(n.endswith(".c") for n in names
                          if not n.startswith("."))
     if flat and lessons and len(lessons) == 1 and \
-            grade.find_lessons_tree(submission) is None:
+            classroom.find_lessons_tree(submission) is None:
         target = os.path.join(target, "lessons", lessons[0])
         os.makedirs(os.path.dirname(target), exist_ok=True)
     shutil.copytree(submission, target, symlinks=True,
@@ -469,10 +469,10 @@ def grade_submission(fmt_name, submission, out, lessons, jobs):
     out, whatever happens. Returns 0, or 1 when the record is one of
     failures made up from the reason the grader could not give one."""
     try:
-        picked = grade.select(
-            grade.discover(os.path.join(ROOT, "lessons")), lessons) \
+        picked = catalog.select(
+            catalog.discover(os.path.join(ROOT, "lessons")), lessons) \
             if lessons else []
-    except SystemExit:      # grade.select said which lesson is unknown
+    except SystemExit:      # catalog.select said which lesson is unknown
         export(fmt_name, failed_record("the autograder is set up with an "
                                        "unknown lesson: %s" % lessons),
                out)
@@ -524,8 +524,8 @@ def add_file(z, name, data, mode):
 def build_zip(out, lessons):
     """Write Gradescope's autograder zip to out."""
     if lessons:
-        lessons = grade.select(grade.discover(os.path.join(ROOT, "lessons")),
-                               lessons)
+        lessons = catalog.select(
+            catalog.discover(os.path.join(ROOT, "lessons")), lessons)
     here = os.path.join(ROOT, "tests", "grader", "gradescope")
     with open(os.path.join(here, "run_autograder")) as f:
         run = f.read().replace("@LESSONS@", " ".join(lessons or []))

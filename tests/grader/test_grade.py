@@ -9,7 +9,9 @@ import os
 import tempfile
 import unittest
 
-import grade
+from grading import bats, catalog, classroom, config, report
+
+find_lessons_tree = classroom.find_lessons_tree
 
 
 class Weights(unittest.TestCase):
@@ -18,7 +20,7 @@ class Weights(unittest.TestCase):
         f.write(text)
         f.close()
         self.addCleanup(os.unlink, f.name)
-        return grade.load_weights(f.name)
+        return catalog.load_weights(f.name)
 
     def test_default_is_one_point_a_step(self):
         w = self.weights("# nothing\n\n")
@@ -46,14 +48,14 @@ class Weights(unittest.TestCase):
 
     def test_missing_named_file_exits_2(self):
         with self.assertRaises(SystemExit) as e, redirect_stderr():
-            grade.load_weights("/nonexistent/weights.conf")
+            catalog.load_weights("/nonexistent/weights.conf")
         self.assertEqual(e.exception.code, 2)
 
 
 class StudentNames(unittest.TestCase):
     def test_safe_and_unique(self):
         taken = set()
-        names = [grade.student_name(n, taken) for n in (
+        names = [classroom.student_name(n, taken) for n in (
             "alice", "Jane Doe", "../../etc", "-rf", "=SUM(A1)", "alice",
             "", "Zoë", "a/b")]
         self.assertEqual(names, ["alice", "Jane_Doe", "etc", "rf",
@@ -76,23 +78,23 @@ class Layouts(unittest.TestCase):
 
     def test_lessons_tree_checkout_and_archive(self):
         direct = self.mk("a", "01-echo-once")
-        self.assertEqual(grade.find_lessons_tree(os.path.dirname(direct)),
+        self.assertEqual(find_lessons_tree(os.path.dirname(direct)),
                          os.path.dirname(direct))
         checkout = self.mk("b", "lessons", "01-echo-once")
-        self.assertEqual(grade.find_lessons_tree(os.path.join(self.dir, "b")),
+        self.assertEqual(find_lessons_tree(os.path.join(self.dir, "b")),
                          os.path.dirname(checkout))
         archive = self.mk("c", "socklab-main", "lessons", "01-echo-once")
-        self.assertEqual(grade.find_lessons_tree(os.path.join(self.dir, "c")),
+        self.assertEqual(find_lessons_tree(os.path.join(self.dir, "c")),
                          os.path.dirname(archive))
         self.mk("d", "notes")
-        self.assertIsNone(grade.find_lessons_tree(os.path.join(self.dir, "d")))
+        self.assertIsNone(find_lessons_tree(os.path.join(self.dir, "d")))
 
     def test_symlinks_are_not_followed(self):
         target = self.mk("elsewhere", "lessons", "01-echo-once")
         os.makedirs(os.path.join(self.dir, "e"))
         os.symlink(os.path.dirname(target), os.path.join(self.dir, "e",
                                                          "lessons"))
-        self.assertIsNone(grade.find_lessons_tree(os.path.join(self.dir,
+        self.assertIsNone(find_lessons_tree(os.path.join(self.dir,
                                                                "e")))
 
     def test_copy_takes_regular_small_files_only(self):
@@ -103,7 +105,7 @@ class Layouts(unittest.TestCase):
             f.write("int main(void) { return 0; }\n")
         os.symlink("/etc/passwd", os.path.join(lesson, "server.c"))
         dest = os.path.join(self.dir, "copy")
-        problems = grade.copy_submission(tree, ["01-echo-once"], dest)
+        problems = classroom.copy_submission(tree, ["01-echo-once"], dest)
         self.assertTrue(os.path.isfile(os.path.join(dest, "01-echo-once",
                                                     "client.c")))
         self.assertFalse(os.path.lexists(os.path.join(dest, "01-echo-once",
@@ -113,7 +115,7 @@ class Layouts(unittest.TestCase):
 
 class Tap(unittest.TestCase):
     def read(self, text):
-        reader = grade.TapReader(io.BytesIO(text.encode()))
+        reader = bats.TapReader(io.BytesIO(text.encode()))
         reader.thread.join(5)
         return reader
 
@@ -140,10 +142,11 @@ class Tap(unittest.TestCase):
         r = self.read("not ok 1 step 1: x in 5ms\n" + flood * 5000 +
                       "ok 2 step 2: y in 5ms\n" + "junk\n" * 100000)
         out = r.outcome(["step 1: x", "step 2: y"])
-        self.assertLess(len(out["step 1: x"][1]), grade.STEP_OUTPUT_LIMIT + 100)
+        self.assertLess(len(out["step 1: x"][1]),
+                        config.STEP_OUTPUT_LIMIT + 100)
         self.assertIn("more bytes of output cut", out["step 1: x"][1])
         self.assertTrue(out["step 2: y"][0])
-        self.assertLess(r.other_bytes, grade.OTHER_OUTPUT_LIMIT)
+        self.assertLess(r.other_bytes, config.OTHER_OUTPUT_LIMIT)
 
     def test_stack_trace_and_job_notices_dropped(self):
         lines = ["(from function `start_server' in file tests/lib/common.bash, line 1,",
@@ -152,12 +155,12 @@ class Tap(unittest.TestCase):
                  "/work/tests/lib/common.bash: line 257:  2767 Killed"
                  "                  timeout -k 1 ...",
                  "FAILED step 1"]
-        self.assertEqual(grade.clean_transcript(lines), "FAILED step 1")
+        self.assertEqual(bats.clean_transcript(lines), "FAILED step 1")
 
 
 class Xml(unittest.TestCase):
     def test_control_characters_replaced(self):
-        self.assertEqual(grade.xml_safe("a\x00b\x1bc\td"), "a?b?c\td")
+        self.assertEqual(report.xml_safe("a\x00b\x1bc\td"), "a?b?c\td")
 
 
 class redirect_stderr:

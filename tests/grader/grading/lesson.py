@@ -1,0 +1,138 @@
+"""Grading one lesson (build, run its test, clean its sandbox, make its
+record) and a tree of lessons in parallel.
+"""
+
+import os
+import random
+import re
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from .config import LOG_LIMIT, STEP_BOUND, remove
+from .catalog import steps_of
+from .sandbox import Sandbox
+from .build import build
+from .bats import RunOptions, run_bats, test_env
+
+
+def grade_lesson(lesson, impl, src, bin_dir, sandbox, weight, sanitize,
+                 programs=None, problems=None):
+    """Build and test one lesson; return its result record."""
+    started = time.monotonic()
+    names = steps_of(lesson)
+    slot = sandbox.acquire("socklab-%d-%d-%s" % (
+        os.getpid(), random.randrange(1 << 30), lesson[:2]))
+    held = [round(time.time(), 3)]
+    try:
+        compiled = build(lesson, src, bin_dir, slot, sanitize, programs,
+                         problems)
+        if RunOptions.reporter:
+            RunOptions.reporter.build(lesson, compiled)
+        submitted = any(not os.path.exists(os.path.join(
+            bin_dir, lesson, p + ".missing")) for p in compiled) or \
+            bool(problems)
+        bound = STEP_BOUND * len(names) + 10
+        log = os.path.join(bin_dir, lesson, ".sandbox.log")
+        remove(log)
+        if submitted:
+            env = test_env(impl, bin_dir, slot, sanitize, log)
+            reader, stopped = run_bats(lesson, env, bound, slot)
+            outcome = reader.outcome(names)
+            other = "\n".join(reader.other[-40:])
+        else:
+            outcome, stopped, other = {}, False, ""
+        left = slot.kill_all()
+        stray = slot.sweep_files()
+        cleaned = read_log(log)
+    finally:
+        slot.release()
+        held.append(round(time.time(), 3))
+    steps = []
+    for i, name in enumerate(names, 1):
+        passed, transcript, seconds, note = outcome.get(
+            name, (False, "", None, None))
+        not_run = None
+        if note and note.startswith("skip not run:"):
+            not_run = note[len("skip not run: "):]
+        elif RunOptions.only_step is not None and i != RunOptions.only_step:
+            not_run = "only step %d was run" % RunOptions.only_step
+        if not_run:
+            passed, transcript = False, "not run: " + not_run
+        elif not submitted:
+            transcript = "lessons/%s was not in the submission" % lesson
+        elif name not in outcome:
+            transcript = ("the test run was stopped after %d s, before this "
+                          "step ran" % bound) if stopped else \
+                "this step did not run: the test ended early\n" + other
+        elif note and note.startswith("timeout"):
+            transcript = ("the step was stopped at its bound of %d s\n"
+                          % STEP_BOUND) + transcript
+        w = weight(lesson, i)
+        steps.append({"step": i, "name": name, "passed": passed,
+                      "points": w if passed else 0.0, "max_points": w,
+                      "seconds": seconds, "ran": not not_run,
+                      "transcript": "" if passed else transcript})
+        if passed and note and re.match(r"^skip\b", note):
+            # The test skipped it (`skip REASON`: say, no IPv6 loopback
+            # here): counted as passed, never failed; exporters show why.
+            steps[-1]["skipped"] = note[4:].strip() or "skipped"
+    record = {
+        "lesson": lesson,
+        "passed": sum(s["passed"] for s in steps),
+        "total": len(steps),
+        "points": sum(s["points"] for s in steps),
+        "max_points": sum(s["max_points"] for s in steps),
+        "compile": {p: ("ok" if e is None else e) for p, e in compiled.items()},
+        "seconds": round(time.monotonic() - started, 2),
+        "steps": steps,
+        "sandbox": {"uid": slot.uid, "held": held, "survivors": left,
+                    "files_removed": stray, "cleaned": cleaned},
+    }
+    return record
+
+
+def grade_safely(lesson, impl, src, bin_dir, sandbox, weight, sanitize,
+                 programs=None, problems=None):
+    """grade_lesson, but a failure of the grader itself (a bug, a full
+    disk) fails that lesson with the reason instead of the whole run."""
+    try:
+        return grade_lesson(lesson, impl, src, bin_dir, sandbox, weight,
+                            sanitize, programs, problems)
+    except Exception as e:   # noqa: BLE001 - reported, never hidden
+        why = "the grader failed on this lesson: %s: %s" % (
+            type(e).__name__, e)
+        print("grade: %s: %s" % (lesson, why), file=sys.stderr)
+        steps = [{"step": i, "name": n, "passed": False, "points": 0.0,
+                  "max_points": weight(lesson, i), "seconds": None,
+                  "transcript": why}
+                 for i, n in enumerate(steps_of(lesson), 1)]
+        return {"lesson": lesson, "passed": 0, "total": len(steps),
+                "points": 0.0, "max_points": sum(s["max_points"]
+                                                 for s in steps),
+                "compile": {}, "seconds": 0.0, "steps": steps,
+                "sandbox": {"uid": None, "held": [], "survivors": 0,
+                            "files_removed": [], "cleaned": []},
+                "grader_error": why}
+
+
+def read_log(path):
+    """The lines of the sandbox's clean-up log (bounded), then remove it."""
+    try:
+        with open(path, errors="replace") as f:
+            lines = f.read(LOG_LIMIT).splitlines()
+        os.unlink(path)
+        return lines[:200]
+    except OSError:
+        return []
+
+
+def grade_tree(impl, src, bin_dir, lessons, jobs, weight, sanitize,
+               use_uid=True):
+    """Grade lessons in parallel, each with a sandbox of its own."""
+    sandbox = Sandbox(use_uid)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [pool.submit(grade_safely, lesson, impl, src, bin_dir,
+                               sandbox, weight, sanitize)
+                   for lesson in lessons]
+        return [f.result() for f in futures]
