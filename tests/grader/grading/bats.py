@@ -146,15 +146,30 @@ class RunOptions:
     first_failure = False   # skip the steps after the first failing one
     only_step = None        # run this step number alone
     reporter = None         # Reporter told of each step as it finishes
+    shards = 1              # run a lesson's steps in this many groups at once
 
 
-def run_bats(lesson, env, bound, slot):
-    """Run the lesson's test under an outer time bound; return the
-    TapReader and whether the run was stopped at the bound. A step that
-    makes no progress for STEP_BOUND + 5 s has its programs killed."""
+def shard_steps(count):
+    """The step numbers 1..count in the groups that run at once: one group
+    (None: every step) unless RunOptions.shards asks for more and every
+    step runs (a first-failure run is in order by nature)."""
+    shards = min(RunOptions.shards, count // 2)
+    if shards < 2 or RunOptions.first_failure or \
+            RunOptions.only_step is not None:
+        return [None]
+    return [list(range(k, count + 1, shards)) for k in range(1, shards + 1)]
+
+
+def run_bats(lesson, env, bound, slot, steps=None):
+    """Run the lesson's test (only the step numbers in steps, if given)
+    under an outer time bound; return the TapReader and whether the run
+    was stopped at the bound. A step that makes no progress for
+    STEP_BOUND + 5 s has its programs killed."""
     cmd = netns_prefix() + ["bats", "--tap", "--timing"]
     if RunOptions.only_step is not None:
         cmd += ["--filter", "^step %d: " % RunOptions.only_step]
+    elif steps is not None:
+        cmd += ["--filter", "^step (%s): " % "|".join(map(str, steps))]
     cmd.append(test_file(lesson))
     stop_file = None
     if RunOptions.first_failure:

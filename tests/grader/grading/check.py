@@ -56,6 +56,10 @@ def cmd_check(args):
     build_peerc()
     RunOptions.first_failure = args.first_failure
     RunOptions.only_step = args.step
+    # Steps mostly wait: up to three jobs per lesson run a lesson's steps
+    # in groups at once. Not for the lab (--events): it reads them in order.
+    if not args.events:
+        RunOptions.shards = max(1, min(3, 3 * args.jobs // len(lessons)))
     streaming = args.events or not (args.quiet or args.expect == "fail")
     if streaming:
         total = len(lessons) if args.step else \

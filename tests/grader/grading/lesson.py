@@ -6,6 +6,7 @@ import os
 import random
 import re
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,7 +14,7 @@ from .config import LOG_LIMIT, STEP_BOUND, remove
 from .catalog import steps_of
 from .sandbox import Sandbox
 from .build import build
-from .bats import RunOptions, run_bats, test_env
+from .bats import RunOptions, run_bats, shard_steps, test_env
 
 
 def grade_lesson(lesson, impl, src, bin_dir, sandbox, weight, sanitize,
@@ -36,15 +37,12 @@ def grade_lesson(lesson, impl, src, bin_dir, sandbox, weight, sanitize,
         log = os.path.join(bin_dir, lesson, ".sandbox.log")
         remove(log)
         if submitted:
-            env = test_env(impl, bin_dir, slot, sanitize, log)
-            reader, stopped = run_bats(lesson, env, bound, slot)
-            outcome = reader.outcome(names)
-            other = "\n".join(reader.other[-40:])
+            outcome, stopped, other, left, stray, cleaned = run_shards(
+                lesson, impl, bin_dir, sandbox, slot, sanitize, log)
         else:
             outcome, stopped, other = {}, False, ""
-        left = slot.kill_all()
-        stray = slot.sweep_files()
-        cleaned = read_log(log)
+            left, stray = slot.kill_all(), slot.sweep_files()
+            cleaned = read_log(log)
     finally:
         slot.release()
         held.append(round(time.time(), 3))
@@ -90,6 +88,45 @@ def grade_lesson(lesson, impl, src, bin_dir, sandbox, weight, sanitize,
                     "files_removed": stray, "cleaned": cleaned},
     }
     return record
+
+
+def run_shards(lesson, impl, bin_dir, sandbox, slot, sanitize, log):
+    """Run the lesson's test: in one go, or its steps in groups at once
+    (shard_steps), each group with a sandbox uid of its own (a step's
+    teardown kills every process of its uid). Returns (outcome, stopped,
+    other output, processes left, files swept, the sandbox log)."""
+    groups = shard_steps(len(steps_of(lesson)))
+    slots = [slot] + [sandbox.acquire("%s-%d" % (slot.tag, k))
+                      for k in range(1, len(groups))]
+    logs = [log] + ["%s.%d" % (log, k) for k in range(1, len(groups))]
+    runs = [None] * len(groups)
+
+    def one(k):
+        remove(logs[k])
+        env = test_env(impl, bin_dir, slots[k], sanitize, logs[k])
+        bound = STEP_BOUND * len(groups[k] or steps_of(lesson)) + 10
+        runs[k] = run_bats(lesson, env, bound, slots[k], groups[k])
+
+    try:
+        threads = [threading.Thread(target=one, args=(k,))
+                   for k in range(1, len(groups))]
+        for t in threads:
+            t.start()
+        one(0)
+        for t in threads:
+            t.join()
+        outcome, other = {}, []
+        for reader, _ in runs:
+            outcome.update(reader.outcome(steps_of(lesson)))
+            other += reader.other[-40:]
+        left = sum(s.kill_all() for s in slots)
+        stray = [p for s in slots for p in s.sweep_files()]
+        cleaned = [line for l in logs for line in read_log(l)]
+    finally:
+        for s in slots[1:]:
+            s.release()
+    return (outcome, any(stopped for _, stopped in runs),
+            "\n".join(other[-40:]), left, stray, cleaned)
 
 
 def grade_safely(lesson, impl, src, bin_dir, sandbox, weight, sanitize,
