@@ -579,6 +579,20 @@ proc_fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 proc_thread_count() { ls "/proc/$1/task" 2>/dev/null | wc -l; }
 proc_cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null; }
 
+# Print the milliseconds the threads of process $1 have been runnable: on
+# a CPU or waiting for one (/proc/PID/task/*/schedstat). A busy loop is
+# runnable all the time however loaded the machine, where its share of
+# CPU ticks shrinks; a process that sleeps in a wait is not runnable.
+proc_runnable_ms() {
+    local f run wait rest total=0
+    for f in /proc/"$1"/task/*/schedstat; do
+        read -r run wait rest 2>/dev/null <"$f" || continue
+        total=$((total + run + wait))
+    done
+    [ -e "/proc/$1" ] || return 1
+    echo $((total / 1000000))
+}
+
 # ---------------------------------------------------------------- clients and peers
 
 # Run this lesson's client with ARGS (stdin from LAB_STDIN if set), bounded
