@@ -19,18 +19,28 @@ teardown() {
 }
 
 # Send SIGUSR1 to every thread of the server every 10 ms, for at most 15
-# s, until stop_signal_storm. (A pace, not a synchronisation: the peers
-# wait for their answers.)
+# s, until stop_signal_storm; return once the first round has gone out, so
+# the peers that follow run in the storm even on a busy machine. (The
+# pace is not a synchronisation: the peers wait for their answers.)
 start_signal_storm() {
     LAB_REPRO+=("while :; do kill -USR1 \$(ls /proc/\$(pgrep -n server)/task); sleep 0.01; done &")
+    mkfifo "$LAB_TMP/storm.pace"
     setsid bash -c 'end=$((SECONDS + 15))
+        exec 5<>"$3" # read -t on a silent fifo: a pause without a fork
         while [ "$SECONDS" -lt "$end" ] && [ ! -e "$1" ]; do
             for t in /proc/"$2"/task/*; do kill -USR1 "${t##*/}" 2>/dev/null; done
-            sleep 0.01 # the pace of the storm
-        done' storm "$LAB_TMP/storm.stop" "$SERVER_PID" \
+            [ -e "$1.started" ] || : >"$1.started"
+            read -rt 0.01 -u 5 # the pace of the storm
+        done' storm "$LAB_TMP/storm.stop" "$SERVER_PID" "$LAB_TMP/storm.pace" \
         </dev/null >/dev/null 2>&1 3>&- 219>&- &
     STORM_PID=$!
     LAB_PGIDS+=("$STORM_PID")
+    local end=$((${EPOCHREALTIME//[!0-9]/} + 5000000))
+    until [ -e "$LAB_TMP/storm.stop.started" ]; do
+        [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ] ||
+            lab_fail "the signal storm did not start within 5 s (a harness problem)"
+        lab_nap 10 # polling for the storm's first round, with a deadline
+    done
 }
 
 # End the signal storm and wait until it is over.
