@@ -608,9 +608,6 @@ class Collector:
 @option("--refuse", type=int, default=0)
 @option("--drop-after", type=int, default=0)
 @option("--last-ack-delay", type=float, default=0.3)
-@option("--min-span", type=float, default=0.0,
-        help="readings 1 to COUNT must arrive at least this many seconds "
-        "apart (first to last): the sensor keeps its interval")
 def weather_collector(args, deadline):
     lsock = listen(args.host, args.port)
     c = Collector(args, deadline)
@@ -629,11 +626,6 @@ def weather_collector(args, deadline):
                 if len(c.accepts) <= args.refuse:
                     continue  # closed at once
                 c.serve(conn)
-        span = c.arrived.get(args.count, 0) - c.arrived.get(1, 0)
-        if args.min_span and args.count > 1 and span < args.min_span:
-            raise Mismatch("readings 1 to %d all came within %.3f s; at its "
-                           "interval they take at least %.2f s" % (
-                               args.count, span, args.min_span))
         extra = "; came back after %s s" % c.gaps() if args.refuse else ""
         say("ok: readings 1 to %d acknowledged, %d connections%s" % (
             args.count, len(c.accepts), extra))
