@@ -15,7 +15,7 @@ Client peers (against the collector):
   weather-garbage  malformed and out-of-range lines: each must get ERR,
                    be counted in REJECTED, and change nothing else
   weather-dups     resent readings (SEQ not above the last): ACKed, not counted
-  weather-hold     one sensor that reports once and then stays connected
+  weather-hold     one sensor that reports N times and then stays connected
   weather-wait     waits until the collector has counted M readings
   weather-stats    checks (or prints) the collector's STATS
 Server peer (against the sensor):
@@ -436,17 +436,20 @@ def weather_dups(args, deadline):
 
 # ---------------------------------------------------------------- weather-hold
 
-@peer("weather-hold", "one sensor reports a reading, gets its ACK, prints "
-      "holding, and stays connected without a word")
+@peer("weather-hold", "one sensor reports N readings (client.c's "
+      "temperatures), gets each ACK, prints holding, and stays connected "
+      "without a word")
 @option("--station", default="held")
+@option("--count", type=int, default=1)
 @option("--hold", type=float, default=None, help="seconds (default: timeout)")
 def weather_hold(args, deadline):
     sock = connect(args.host, args.port, deadline)
     try:
-        got = ask(sock, Lines(sock, deadline),
-                  reading_line(args.station, 1, 123),
-                  "the ACK of the first sensor's reading")
-        expect_ack(got, args.station, 1, "")
+        lines = Lines(sock, deadline)
+        for seq in range(1, args.count + 1):
+            got = ask(sock, lines, reading_line(args.station, seq, sensor_tenths(seq)),
+                      "the ACK of reading %d of the held sensor" % seq)
+            expect_ack(got, args.station, seq, "")
         say("holding the connection of station %s" % args.station)
         time.sleep(args.hold if args.hold is not None else deadline.left())
     finally:
