@@ -99,7 +99,7 @@ teardown() {
 }
 
 @test "step 7: the sensor sends N readings at its interval and exits once all are acknowledged" {
-    start_peer_server weather-collector --station wx7 --count 5 --last-ack-delay 0.15
+    start_peer_server weather-collector --station wx7 --count 5 --last-ack-delay 0.15 --min-span 0.2
     run_client_timed --interval 0.1 --count 5 --id wx7 127.0.0.1 "$PEER_PORT"
     expect_client_status 0 "keep every reading in the queue until its ACK comes; exit 0 when all COUNT readings are taken and the queue is empty"
     expect_client_stdout 'acknowledged 1 15.0\nacknowledged 2 22.0\nacknowledged 3 21.0\nacknowledged 4 26.0\nacknowledged 5 25.0\nall 5 readings acknowledged\n' \
