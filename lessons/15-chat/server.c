@@ -306,7 +306,9 @@ static struct client *find_nick(const char *nick) {
 /* Is s a good nickname: 1-16 letters, digits, '_' or '-'? */
 static int valid_nick(const char *s) {
     /* TODO(step 1): check the length and every character (isalnum()). */
-    return s == NULL; /* not yet: every name is refused */
+    fprintf(stderr, "server: nickname \"%s\" refused: valid_nick() is not "
+                    "written yet (step 1)\n", s);
+    return 0;
 }
 
 /* Queue "PREFIXonline (N): nick1 nick2 ..." and a newline for c, the

@@ -364,7 +364,9 @@ static int valid_nick(const char *s) {
             return 0;
     return 1;
     //}
-    //> return s == NULL; /* not yet: every name is refused */
+    //> fprintf(stderr, "server: nickname \"%s\" refused: valid_nick() is not "
+    //>                 "written yet (step 1)\n", s);
+    //> return 0;
 }
 
 /* Queue "PREFIXonline (N): nick1 nick2 ..." and a newline for c, the
