@@ -73,14 +73,20 @@ teardown() {
     local state=$STATE_DIR/weather.state port
     start_server --state "$state" 127.0.0.1 0
     port=$SERVER_PORT
+    local idle
+    idle=$(proc_fd_count "$SERVER_PID")
     peer_ok weather-sensors --sensors 2 --count 5 --prefix kept
-    # A sensor still connected when the collector dies: the kernel keeps
-    # the port busy for its connection (FIN_WAIT2) unless SO_REUSEADDR.
-    start_peer_client weather-hold --station kept-hold --timeout 30
+    # Their connections closed (fds back to what an idle collector holds):
+    # nothing these sensors did can save the table any more.
+    wait_fds_at_most "$idle" 3
+    # A sensor still connected when the collector dies, its 3 readings
+    # ACKed: only a save before each ACK has them in the file. (And the
+    # kernel keeps the port busy for its connection unless SO_REUSEADDR.)
+    start_peer_client weather-hold --station kept-hold --count 3 --timeout 30
     kill_server
     start_server --state "$state" 127.0.0.1 "$port"
-    peer_ok --why "every counted reading must be in the state file before its ACK goes out (save_state(): FILE.tmp, then rename() over FILE), and read back at start (load_station())" \
-        weather-stats --harness kept:2:5 --why "these stations sent 5 readings each, were acknowledged, then the collector was killed (SIGKILL) and restarted with the same --state file"
+    peer_ok --why "every counted reading must be in the state file before its ACK goes out, not when the sensor leaves (save_state(): FILE.tmp, then rename() over FILE), and read back at start (load_station())" \
+        weather-stats --harness kept:2:5 --sensor kept-hold:3 --why "kept1 and kept2 sent 5 readings each and left; kept-hold sent 3, each acknowledged, and was still connected; then the collector was killed (SIGKILL) and restarted with the same --state file: a reading missing was not saved before its ACK"
     peer_ok --why "after the restart the sensors resend readings 1-5 (they were never sure of the ACKs): the state file must keep each station's last_seq too, so the resends are not counted again" \
         weather-sensors --sensors 2 --count 5 --prefix kept
     printf 'this is not a state file\n' >"$STATE_DIR/bad.state"
@@ -93,7 +99,7 @@ teardown() {
 }
 
 @test "step 7: the sensor sends N readings at its interval and exits once all are acknowledged" {
-    start_peer_server weather-collector --station wx7 --count 5 --last-ack-delay 0.15
+    start_peer_server weather-collector --station wx7 --count 5 --last-ack-delay 0.15 --min-span 0.2
     run_client_timed --interval 0.1 --count 5 --id wx7 127.0.0.1 "$PEER_PORT"
     expect_client_status 0 "keep every reading in the queue until its ACK comes; exit 0 when all COUNT readings are taken and the queue is empty"
     expect_client_stdout 'acknowledged 1 15.0\nacknowledged 2 22.0\nacknowledged 3 21.0\nacknowledged 4 26.0\nacknowledged 5 25.0\nall 5 readings acknowledged\n' \

@@ -5,9 +5,11 @@
 # ::ffff:127.0.0.1 takes IPv4 clients when IPV6_V6ONLY is off, and cannot
 # bind it when it is on. Steps 3-4 bind "::", every interface, so they run
 # only in a private network namespace (make check as root) and skip
-# elsewhere. Steps 5-7 put the client against a harness server on one port
-# of ::1 and 127.0.0.1, where the address localhost gives first refuses,
-# stalls or both refuse. Step 8: curl -6, curl -4 and the client against
+# elsewhere; step 4 also makes that namespace IPv6-only by default
+# (net.ipv6.bindv6only) for one server, so --v6only off must be said.
+# Steps 5-7 put the client against a harness server on one port of ::1
+# and 127.0.0.1, where the address localhost gives first refuses, stalls
+# or both refuse. Step 8: curl -6, curl -4 and the client against
 # the dual-stack server. A machine without ::1 skips what needs it.
 
 setup() {
@@ -17,6 +19,7 @@ setup() {
 }
 
 teardown() {
+    restore_bindv6only
     lab_teardown
 }
 
@@ -66,7 +69,7 @@ teardown() {
         "an IPv4 client of an IPv6 socket is seen as ::ffff:127.0.0.1"
 }
 
-@test "step 4: on :: with --v6only on IPv4 clients are refused and IPv6 ones served" {
+@test "step 4: on :: --v6only on refuses IPv4, and off serves it even where the default is IPv6 only" {
     need_ipv6_loopback
     need_private_netns
     start_server_why "set IPV6_V6ONLY as --v6only says, with setsockopt() before bind(), on IPv6 sockets only" \
@@ -75,6 +78,10 @@ teardown() {
         echo-client --message 'over IPv6 only\n'
     SERVER_HOST=127.0.0.1 peer_ok --why "with --v6only on, IPV6_V6ONLY must be 1 (set before bind()): the socket on :: then takes no IPv4 client, and 0.0.0.0 on the same port is free for an IPv4 socket of its own" \
         ipv6-refused
+    start_server_ipv6_only_default "set IPV6_V6ONLY as --v6only says, to 0 for off too, with setsockopt() before bind()" \
+        --v6only off :: 0
+    SERVER_HOST=127.0.0.1 peer_ok --why "here new IPv6 sockets are IPv6 only unless told otherwise (net.ipv6.bindv6only = 1, the default of the BSDs and Windows): --v6only off must set IPV6_V6ONLY to 0 itself, not rely on the system's default" \
+        echo-client --message 'over IPv4 where the default is IPv6 only\n'
 }
 
 @test "step 5: the client tries each address of a name in turn and says why each failed" {

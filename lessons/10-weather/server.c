@@ -322,7 +322,7 @@ static int parse_tenths(const char *s, int *tenths) {
    bytes, nothing above 126)? */
 static int is_text(const char *line, int len) {
     /* TODO(step 2): check every byte: 32 to 126 only. */
-    return line != NULL && len >= 0; /* for now: anything goes */
+    return strlen(line) == (size_t)len; /* for now: only a NUL is refused */
 }
 
 /* TODO(step 2): write valid_station(name): is name 1 to NAME_MAX_LEN of

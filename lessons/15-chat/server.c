@@ -274,7 +274,10 @@ static void broadcast(const struct client *except, const char *buf,
                       size_t len) {
     /* TODO(step 2): enqueue() it for every client with a nickname but
        `except`; never send() here: a slow client would stall the room. */
-    (void)except, (void)buf, (void)len;
+    /* Until then every line is lost; the server's log says which. */
+    fprintf(stderr, "server: broadcast() is not written (step 2); lost, "
+            "for all but %s: %.*s", except ? except->nick : "nobody",
+            (int)len, buf);
 }
 
 /* Format a line and broadcast() it to all named clients but except. */
@@ -303,7 +306,9 @@ static struct client *find_nick(const char *nick) {
 /* Is s a good nickname: 1-16 letters, digits, '_' or '-'? */
 static int valid_nick(const char *s) {
     /* TODO(step 1): check the length and every character (isalnum()). */
-    return s == NULL; /* not yet: every name is refused */
+    fprintf(stderr, "server: nickname \"%s\" refused: valid_nick() is not "
+                    "written yet (step 1)\n", s);
+    return 0;
 }
 
 /* Queue "PREFIXonline (N): nick1 nick2 ..." and a newline for c, the

@@ -331,7 +331,7 @@ static int is_text(const char *line, int len) {
             return 0;
     return 1;
     //}
-    //> return line != NULL && len >= 0; /* for now: anything goes */
+    //> return strlen(line) == (size_t)len; /* for now: only a NUL is refused */
 }
 
 /* TODO(step 2): write valid_station(name): is name 1 to NAME_MAX_LEN of

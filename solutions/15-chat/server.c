@@ -323,7 +323,10 @@ static void broadcast(const struct client *except, const char *buf,
             enqueue(c, buf, len);
     }
     //}
-    //> (void)except, (void)buf, (void)len;
+    //> /* Until then every line is lost; the server's log says which. */
+    //> fprintf(stderr, "server: broadcast() is not written (step 2); lost, "
+    //>         "for all but %s: %.*s", except ? except->nick : "nobody",
+    //>         (int)len, buf);
 }
 
 /* Format a line and broadcast() it to all named clients but except. */
@@ -361,7 +364,9 @@ static int valid_nick(const char *s) {
             return 0;
     return 1;
     //}
-    //> return s == NULL; /* not yet: every name is refused */
+    //> fprintf(stderr, "server: nickname \"%s\" refused: valid_nick() is not "
+    //>                 "written yet (step 1)\n", s);
+    //> return 0;
 }
 
 /* Queue "PREFIXonline (N): nick1 nick2 ..." and a newline for c, the

@@ -15,7 +15,7 @@ Client peers (against the collector):
   weather-garbage  malformed and out-of-range lines: each must get ERR,
                    be counted in REJECTED, and change nothing else
   weather-dups     resent readings (SEQ not above the last): ACKed, not counted
-  weather-hold     one sensor that reports once and then stays connected
+  weather-hold     one sensor that reports N times and then stays connected
   weather-wait     waits until the collector has counted M readings
   weather-stats    checks (or prints) the collector's STATS
 Server peer (against the sensor):
@@ -436,17 +436,20 @@ def weather_dups(args, deadline):
 
 # ---------------------------------------------------------------- weather-hold
 
-@peer("weather-hold", "one sensor reports a reading, gets its ACK, prints "
-      "holding, and stays connected without a word")
+@peer("weather-hold", "one sensor reports N readings (client.c's "
+      "temperatures), gets each ACK, prints holding, and stays connected "
+      "without a word")
 @option("--station", default="held")
+@option("--count", type=int, default=1)
 @option("--hold", type=float, default=None, help="seconds (default: timeout)")
 def weather_hold(args, deadline):
     sock = connect(args.host, args.port, deadline)
     try:
-        got = ask(sock, Lines(sock, deadline),
-                  reading_line(args.station, 1, 123),
-                  "the ACK of the first sensor's reading")
-        expect_ack(got, args.station, 1, "")
+        lines = Lines(sock, deadline)
+        for seq in range(1, args.count + 1):
+            got = ask(sock, lines, reading_line(args.station, seq, sensor_tenths(seq)),
+                      "the ACK of reading %d of the held sensor" % seq)
+            expect_ack(got, args.station, seq, "")
         say("holding the connection of station %s" % args.station)
         time.sleep(args.hold if args.hold is not None else deadline.left())
     finally:
@@ -590,6 +593,22 @@ class Collector:
                     lines.buf = early + lines.buf
             self.ack(conn, seq)
 
+    def check_span(self):
+        """Raise Mismatch when the readings came closer together than
+        --min-span from the first to the last. (Arrival times as this peer
+        read them: a busy machine can only bunch up a sensor's readings by
+        stalling it for most of the span, while one that ignores --interval
+        bunches them up every time.)"""
+        if not self.args.min_span or len(self.arrived) < 2:
+            return
+        span = max(self.arrived.values()) - min(self.arrived.values())
+        if span < self.args.min_span:
+            raise Mismatch("readings 1 to %d all came within %.3f s; at the "
+                           "sensor's --interval they must be spread over at "
+                           "least %.2f s: take a reading only when it is due, "
+                           "not as fast as the connection allows" % (
+                               len(self.arrived), span, self.args.min_span))
+
     def gaps(self):
         """The waits between the connections closed at once, as text. (As
         this peer saw them: a busy machine can delay it, so the test
@@ -608,6 +627,9 @@ class Collector:
 @option("--refuse", type=int, default=0)
 @option("--drop-after", type=int, default=0)
 @option("--last-ack-delay", type=float, default=0.3)
+@option("--min-span", type=float, default=0.0,
+        help="seconds the readings' first arrivals must at least span: "
+        "a sensor that ignores its --interval sends them in one burst")
 def weather_collector(args, deadline):
     lsock = listen(args.host, args.port)
     c = Collector(args, deadline)
@@ -626,6 +648,7 @@ def weather_collector(args, deadline):
                 if len(c.accepts) <= args.refuse:
                     continue  # closed at once
                 c.serve(conn)
+        c.check_span()
         extra = "; came back after %s s" % c.gaps() if args.refuse else ""
         say("ok: readings 1 to %d acknowledged, %d connections%s" % (
             args.count, len(c.accepts), extra))

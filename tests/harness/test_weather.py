@@ -169,7 +169,8 @@ class CollectorPeersTest(unittest.TestCase):
 TEMPS = peers_weather.SENSOR_TEMPS
 
 
-def sensor(port, count, first=1, resend=True, wait_last=True, station="wx"):
+def sensor(port, count, first=1, resend=True, wait_last=True, station="wx",
+           gap=0.0):
     """A sensor like client.c, in Python: sends a reading every 0.05 s
     without waiting for its ACK, keeps the unacknowledged ones, and sends
     them again after reconnecting (unless resend=False: it forgets them)."""
@@ -191,6 +192,8 @@ def sensor(port, count, first=1, resend=True, wait_last=True, station="wx"):
             buf = b""
             while (seq < end or pending) and time.monotonic() < deadline:
                 if seq < end:
+                    if seq > first:
+                        time.sleep(gap)  # the interval between readings
                     pending.append(seq)
                     seq += 1  # before sendall(), which may fail: it is queued
                     s.sendall(peers_weather.reading_line(station, seq - 1,
@@ -233,6 +236,14 @@ class CollectorPeerTest(unittest.TestCase):
         self.assertIn("came back after", out)
         rc, out = self.run_against(["--count", "6", "--drop-after", "3"], count=6)
         self.assertEqual(rc, 0, out)
+
+    def test_min_span(self):
+        rc, out = self.run_against(["--count", "4", "--min-span", "0.15"],
+                                   count=4, gap=0.1)
+        self.assertEqual(rc, 0, out)
+        rc, out = self.run_against(["--count", "4", "--min-span", "0.15"], count=4)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("interval", out)
 
     def test_bad_sensors(self):
         rc, out = self.run_against(["--count", "3"], count=3, first=0)

@@ -7,6 +7,7 @@
 #   wait_sensors S        wait for every started sensor to exit 0
 #   wait_peer_done S      wait for the harness server peer to finish, satisfied
 #   kill_server           SIGKILL the collector and wait until it is gone
+#   wait_fds_at_most N S  wait until the collector holds at most N fds
 
 SENSOR_PIDS=()
 SENSOR_NAMES=()
@@ -92,4 +93,16 @@ kill_server() {
     done
     lab_reap "$SERVER_PID"
     LAB_REPRO+=("kill -KILL %1    # the collector crashes")
+}
+
+# Wait up to $2 seconds until the collector holds at most $1 open fds (the
+# connections of sensors that left are closed); carries on either way:
+# a collector that leaks them fails where that is checked, not here.
+wait_fds_at_most() {
+    local most=$1 end=$((${EPOCHREALTIME//[!0-9]/} + $2 * 1000000))
+    while [ "$(proc_fd_count "$SERVER_PID")" -gt "$most" ] &&
+        [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ]; do
+        lab_nap 20 # polling for the closes, with a deadline
+    done
+    return 0
 }

@@ -164,3 +164,26 @@ start_server_why() {
     echo "  likely cause: $why" >&2
     return 1
 }
+
+# start_server_why $1 ARGS... while this private network namespace makes
+# new IPv6 sockets IPv6 only by default, as the BSDs and Windows do
+# (net.ipv6.bindv6only = 1). The kernel reads the setting when a socket
+# is made, so the old value is put back as soon as the server listens
+# (and by teardown, whatever happens). Skips where it cannot be changed.
+start_server_ipv6_only_default() {
+    local knob=/proc/sys/net/ipv6/bindv6only rc=0
+    LAB13_BINDV6ONLY_WAS=$(cat "$knob" 2>/dev/null) &&
+        { echo 1 >"$knob"; } 2>/dev/null ||
+        skip "net.ipv6.bindv6only cannot be changed here ($knob): it takes root in the test's own network namespace"
+    LAB_REPRO+=("# first, in a private network namespace: sysctl -w net.ipv6.bindv6only=1 (IPv6 only by default, as on the BSDs)")
+    start_server_why "$@" || rc=$?
+    restore_bindv6only
+    return "$rc"
+}
+
+# Put back net.ipv6.bindv6only as start_server_ipv6_only_default found it.
+restore_bindv6only() {
+    [ -n "${LAB13_BINDV6ONLY_WAS:-}" ] || return 0
+    { echo "$LAB13_BINDV6ONLY_WAS" >/proc/sys/net/ipv6/bindv6only; } 2>/dev/null
+    LAB13_BINDV6ONLY_WAS=''
+}
