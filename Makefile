@@ -81,7 +81,14 @@ LAB_OBJECTS := $(patsubst %.c,$(BUILD)/%.o,$(LAB_SOURCES))
 
 $(BUILD)/lab/%.o: lab/%.c
 	@mkdir -p $(@D)
-	$(CC) $(LAB_CFLAGS) -D_DEFAULT_SOURCE -Ilab $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(LAB_CFLAGS) -D_DEFAULT_SOURCE -Ilab -I$(BUILD)/lab $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# The grader's result record (results.json, --events) as the lab reads it:
+# field names from its one definition, tests/grader/grading/record.py.
+$(BUILD)/lab/record.h: tests/grader/grading/record.py
+	@mkdir -p $(@D)
+	python3 $< --c-header >$@.tmp && mv $@.tmp $@
+$(BUILD)/lab/cmd/check.o: $(BUILD)/lab/record.h
 
 $(BUILD)/lab/lab: $(LAB_OBJECTS)
 	$(CC) $(LAB_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lreadline $(LDLIBS)

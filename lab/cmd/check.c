@@ -16,6 +16,7 @@
 #include "core/proc.h"
 #include "core/progress.h"
 #include "core/registry.h"
+#include "record.h" /* generated: the grader's result record */
 
 #include <stdio.h>
 
@@ -157,10 +158,10 @@ static void progress_draw(struct check_run *run) {
 
 /* Show the compile errors of a "build" event, once per check. */
 static void show_build(struct check_run *run, const struct json *ev) {
-    const struct json *compile = json_get(ev, "compile");
+    const struct json *compile = json_get(ev, REC_BUILD_EVENT_COMPILE);
     for (size_t i = 0; compile && i < compile->count; i++) {
         const struct json *v = compile->items[i];
-        if (v->type == JSON_STRING && strcmp(v->string, "ok") != 0 &&
+        if (v->type == JSON_STRING && strcmp(v->string, REC_COMPILE_OK) != 0 &&
             strstr(v->string, "not in the submission") == NULL) {
             printf("%s%s.c does not compile:%s\n", C_RED, compile->keys[i],
                    C_OFF);
@@ -172,19 +173,19 @@ static void show_build(struct check_run *run, const struct json *ev) {
 
 /* Show one "step" event: pass or FAIL and, when it failed, the transcript. */
 static void show_step(struct check_run *run, const struct json *ev) {
-    const char *name = json_str(ev, "name");
-    const char *transcript = json_str(ev, "transcript");
+    const char *name = json_str(ev, REC_STEP_EVENT_NAME);
+    const char *transcript = json_str(ev, REC_STEP_EVENT_TRANSCRIPT);
     run->done++;
-    if (!json_num(ev, "ran"))
+    if (!json_num(ev, REC_STEP_EVENT_RAN))
         return; /* skipped after a failure: the summary counts them */
-    const char *skipped = json_str(ev, "skipped");
-    if (json_num(ev, "passed") && skipped) {
+    const char *skipped = json_str(ev, REC_STEP_EVENT_SKIPPED);
+    if (json_num(ev, REC_STEP_EVENT_PASSED) && skipped) {
         /* Not this student's doing: the machine cannot run the step. */
         printf("  %sskip%s %s (%s)\n", C_YELLOW, C_OFF, name ? name : "?",
                skipped);
         return;
     }
-    if (json_num(ev, "passed")) {
+    if (json_num(ev, REC_STEP_EVENT_PASSED)) {
         printf("  %s%s%s %s\n", C_GREEN, lab_utf8 ? "\u2713" : "pass", C_OFF,
                name ? name : "?");
         return;
@@ -206,7 +207,7 @@ static void show_step(struct check_run *run, const struct json *ev) {
    goes to the log (shown only if the grader fails). */
 static void take_line(struct check_run *run, const char *line, FILE *log) {
     struct json *ev = line[0] == '{' ? json_parse(line) : NULL;
-    const char *kind = json_str(ev, "event");
+    const char *kind = json_str(ev, REC_EVENT);
     if (!kind) {
         if (log)
             fprintf(log, "%s\n", line);
@@ -214,9 +215,9 @@ static void take_line(struct check_run *run, const char *line, FILE *log) {
         return;
     }
     progress_erase(run);
-    if (strcmp(kind, "build") == 0)
+    if (strcmp(kind, REC_EVENT_BUILD) == 0)
         show_build(run, ev);
-    else if (strcmp(kind, "step") == 0)
+    else if (strcmp(kind, REC_EVENT_STEP) == 0)
         show_step(run, ev);
     json_free(ev);
     progress_draw(run);
@@ -346,20 +347,20 @@ static int run_grader(struct check_run *run, const char *dir) {
 /* Record one lesson of a results.json in the progress: how many steps
    passed, and which ran and failed. */
 static void record_lesson(const struct json *l) {
-    const char *name = json_str(l, "lesson");
-    const struct json *steps = json_get(l, "steps");
+    const char *name = json_str(l, REC_LESSON_LESSON);
+    const struct json *steps = json_get(l, REC_LESSON_STEPS);
     if (!name || !steps || steps->type != JSON_ARRAY)
         return;
     int *failing = xmalloc((steps->count + 1) * sizeof *failing);
     int nfailing = 0;
     for (size_t i = 0; i < steps->count; i++) {
         const struct json *s = steps->items[i];
-        if (!json_num(s, "passed") && !(json_get(s, "ran") &&
-                                        !json_num(s, "ran")))
-            failing[nfailing++] = (int)json_num(s, "step");
+        if (!json_num(s, REC_STEP_PASSED) &&
+            !(json_get(s, REC_STEP_RAN) && !json_num(s, REC_STEP_RAN)))
+            failing[nfailing++] = (int)json_num(s, REC_STEP_STEP);
     }
-    progress_record(name, (int)json_num(l, "passed"),
-                    (int)json_num(l, "total"), failing, nfailing);
+    progress_record(name, (int)json_num(l, REC_LESSON_PASSED),
+                    (int)json_num(l, REC_LESSON_TOTAL), failing, nfailing);
     free(failing);
 }
 
@@ -375,14 +376,14 @@ void check_sync_make_report(void) {
     }
     char *text = read_file(path, NULL);
     struct json *report = text ? json_parse(text) : NULL;
-    const struct json *list = json_get(report, "lessons");
-    const char *impl = json_str(report, "impl");
-    const char *src = json_str(report, "src");
+    const struct json *list = json_get(report, REC_RESULTS_LESSONS);
+    const char *impl = json_str(report, REC_RESULTS_IMPL);
+    const char *src = json_str(report, REC_RESULTS_SRC);
     char *ours = root_path("lessons");
     /* Only a whole check of our lessons/ says where the student stands. */
     if (list && list->type == JSON_ARRAY && impl &&
-        strcmp(impl, "lessons") == 0 && src && strcmp(src, ours) == 0 &&
-        !json_num(report, "only_step"))
+        strcmp(impl, REC_IMPL_LESSONS) == 0 && src && strcmp(src, ours) == 0 &&
+        !json_num(report, REC_RESULTS_ONLY_STEP))
         for (size_t i = 0; i < list->count; i++)
             record_lesson(list->items[i]);
     progress_set_synced(stamp);
@@ -395,21 +396,22 @@ void check_sync_make_report(void) {
 /* Sum up one lesson of results.json and record it; returns 1 when every
    step passed. */
 static int sum_up_lesson(const struct json *l, const struct check_run *run) {
-    const char *name = json_str(l, "lesson");
-    const struct json *steps = json_get(l, "steps");
+    const char *name = json_str(l, REC_LESSON_LESSON);
+    const struct json *steps = json_get(l, REC_LESSON_STEPS);
     if (!name || !steps || steps->type != JSON_ARRAY)
         return 0;
-    int passed = (int)json_num(l, "passed"), total = (int)json_num(l, "total");
+    int passed = (int)json_num(l, REC_LESSON_PASSED);
+    int total = (int)json_num(l, REC_LESSON_TOTAL);
     int *failing = xmalloc((steps->count + 1) * sizeof *failing);
     int nfailing = 0, not_run = 0;
     for (size_t i = 0; i < steps->count; i++) {
         const struct json *s = steps->items[i];
-        if (json_num(s, "passed"))
+        if (json_num(s, REC_STEP_PASSED))
             continue;
-        if (json_get(s, "ran") && !json_num(s, "ran"))
+        if (json_get(s, REC_STEP_RAN) && !json_num(s, REC_STEP_RAN))
             not_run++;
         else
-            failing[nfailing++] = (int)json_num(s, "step");
+            failing[nfailing++] = (int)json_num(s, REC_STEP_STEP);
     }
     int number = atoi(name);
     if (run->step) {
@@ -471,7 +473,7 @@ static int check_and_show(struct check_run *run) {
         char *path = xprintf("%s/results.json", dir);
         char *text = read_file(path, NULL);
         struct json *report = text ? json_parse(text) : NULL;
-        const struct json *list = json_get(report, "lessons");
+        const struct json *list = json_get(report, REC_RESULTS_LESSONS);
         if (!list || list->type != JSON_ARRAY) {
             lab_error("the grader wrote no report (%s)", path);
         } else {

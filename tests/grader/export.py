@@ -57,6 +57,8 @@ import time
 import zipfile
 
 from grading import catalog, classroom, config, report
+from grading.record import (
+    COMPILE_OK, LESSON, RESULTS, SANDBOX, STEP, failed_lesson)
 
 ROOT = config.ROOT
 FORMATS = ("gradescope", "classroom", "prairielearn", "autolab", "junit")
@@ -83,7 +85,7 @@ def load_record(path):
         with open(path) as f:
             record = json.load(f)
         if not isinstance(record, dict) or not isinstance(
-                record.get("lessons"), list):
+                record.get(RESULTS.lessons), list):
             return None, "%s is not a socklab results record" % path
         return record, None
     except FileNotFoundError:
@@ -99,66 +101,58 @@ def failed_record(why, lessons=None):
                    if os.path.isfile(catalog.test_file(l))]
     lessons = catalog.select(all_lessons, lessons) if lessons else all_lessons
     weight = catalog.load_weights()
-    records = []
-    for lesson in lessons:
-        steps = [{"step": i, "name": n, "passed": False, "points": 0.0,
-                  "max_points": weight(lesson, i), "seconds": None,
-                  "transcript": why}
-                 for i, n in enumerate(catalog.steps_of(lesson), 1)]
-        records.append({"lesson": lesson, "passed": 0, "total": len(steps),
-                        "points": 0.0, "max_points": sum(
-                            s["max_points"] for s in steps),
-                        "compile": {}, "seconds": 0.0, "steps": steps,
-                        "grader_error": why})
-    return {"impl": "lessons", "seconds": 0.0, "passed": 0,
-            "total": sum(r["total"] for r in records), "points": 0.0,
-            "max_points": sum(r["max_points"] for r in records),
-            "lessons": records, "grader_error": why}
+    records = [failed_lesson(lesson, catalog.steps_of(lesson), weight, why,
+                             sandbox=False) for lesson in lessons]
+    return RESULTS.make(
+        impl="lessons", seconds=0.0, passed=0,
+        total=sum(r[LESSON.total] for r in records), points=0.0,
+        max_points=sum(r[LESSON.max_points] for r in records),
+        lessons=records, grader_error=why)
 
 
 def steps(record):
     """Yield (lesson record, step record) in order."""
-    for lesson in record["lessons"]:
-        for step in lesson.get("steps", []):
+    for lesson in record[RESULTS.lessons]:
+        for step in lesson.get(LESSON.steps, []):
             yield lesson, step
 
 
 def number(lesson, step):
     """The step's number as platforms show it: lesson 3 step 2 is "3.2"."""
-    return "%d.%d" % (int(lesson["lesson"][:2]), step["step"])
+    return "%d.%d" % (int(lesson[LESSON.lesson][:2]), step[STEP.step])
 
 
 def title(lesson, step):
     """A test's name: the lesson and the step's own name."""
-    return "%s %s" % (lesson["lesson"], step["name"])
+    return "%s %s" % (lesson[LESSON.lesson], step[STEP.name])
 
 
 def step_output(step):
     """What a student reads for one step: the transcript of a failure, the
     reason of a skip, or that it passed."""
-    if step.get("skipped"):
+    if step.get(STEP.skipped):
         return "skipped: %s (this machine cannot run the step; its " \
-            "points are given)" % step["skipped"]
-    if step["passed"]:
-        if step.get("seconds") is not None:
-            return "passed in %.2f s" % step["seconds"]
+            "points are given)" % step[STEP.skipped]
+    if step[STEP.passed]:
+        if step.get(STEP.seconds) is not None:
+            return "passed in %.2f s" % step[STEP.seconds]
         return "passed"
-    return step.get("transcript") or "failed"
+    return step.get(STEP.transcript) or "failed"
 
 
 def compile_errors(record):
     """[(lesson, program, message)] for each program that did not build
     (not submitted included)."""
-    return [(l["lesson"], prog, msg)
-            for l in record["lessons"]
-            for prog, msg in sorted((l.get("compile") or {}).items())
-            if msg != "ok"]
+    return [(l[LESSON.lesson], prog, msg)
+            for l in record[RESULTS.lessons]
+            for prog, msg in sorted((l.get(LESSON.compile) or {}).items())
+            if msg != COMPILE_OK]
 
 
 def nothing_builds(record):
     """True when there were programs to build and none of them built."""
-    built = [msg == "ok" for l in record["lessons"]
-             for msg in (l.get("compile") or {}).values()]
+    built = [msg == COMPILE_OK for l in record[RESULTS.lessons]
+             for msg in (l.get(LESSON.compile) or {}).values()]
     return bool(built) and not any(built)
 
 
@@ -179,26 +173,27 @@ def summary(record):
     """A plain-text summary: a line per lesson, the total, the compile
     errors and any grader trouble."""
     lines = []
-    for l in record["lessons"]:
+    for l in record[RESULTS.lessons]:
         lines.append("%-22s %5s steps  %s points" % (
-            l["lesson"], "%d/%d" % (l["passed"], l["total"]),
-            "%s/%s" % (fmt(l["points"]), fmt(l["max_points"]))))
+            l[LESSON.lesson], "%d/%d" % (l[LESSON.passed], l[LESSON.total]),
+            "%s/%s" % (fmt(l[LESSON.points]), fmt(l[LESSON.max_points]))))
     lines.append("%-22s %5s steps  %s points" % (
-        "total", "%d/%d" % (record["passed"], record["total"]),
-        "%s/%s" % (fmt(record["points"]), fmt(record["max_points"]))))
+        "total", "%d/%d" % (record[RESULTS.passed], record[RESULTS.total]),
+        "%s/%s" % (fmt(record[RESULTS.points]),
+                   fmt(record[RESULTS.max_points]))))
     for lesson, prog, msg in compile_errors(record):
         lines.append("")
         lines.append("%s/%s.c does not build:" % (lesson, prog))
         lines.append(msg[:MESSAGE_LIMIT])
-    skipped = [(l, s) for l, s in steps(record) if s.get("skipped")]
+    skipped = [(l, s) for l, s in steps(record) if s.get(STEP.skipped)]
     if skipped:
         lines.append("")
         lines.append("skipped here (points given): " + "; ".join(
-            "%s: %s" % (number(l, s), s["skipped"]) for l, s in skipped))
-    if record.get("grader_error"):
+            "%s: %s" % (number(l, s), s[STEP.skipped]) for l, s in skipped))
+    if record.get(RESULTS.grader_error):
         lines.append("")
         lines.append("the grader could not grade this submission: " +
-                     record["grader_error"])
+                     record[RESULTS.grader_error])
     return "\n".join(lines) + "\n"
 
 
@@ -211,27 +206,28 @@ def to_gradescope(record):
         tests.append({
             "name": title(lesson, step),
             "number": number(lesson, step),
-            "score": step["points"],
-            "max_score": step["max_points"],
-            "status": "passed" if step["passed"] else "failed",
+            "score": step[STEP.points],
+            "max_score": step[STEP.max_points],
+            "status": "passed" if step[STEP.passed] else "failed",
             "output": step_output(step),
-            "tags": [lesson["lesson"]],
+            "tags": [lesson[LESSON.lesson]],
             "visibility": "visible",
         })
     return {
-        "score": record["points"],
-        "execution_time": int(round(record.get("seconds") or 0)),
+        "score": record[RESULTS.points],
+        "execution_time": int(round(record.get(RESULTS.seconds) or 0)),
         "output": summary(record),
         "visibility": "visible",
         "stdout_visibility": "visible",
         "tests": tests,
         # Kept by Gradescope for the instructor: how each lesson was graded.
         "extra_data": {"socklab": [{
-            "lesson": l["lesson"], "points": l["points"],
-            "max_points": l["max_points"], "compile": l.get("compile"),
-            "sandbox_uid": (l.get("sandbox") or {}).get("uid"),
-            "grader_error": l.get("grader_error")}
-            for l in record["lessons"]]},
+            "lesson": l[LESSON.lesson], "points": l[LESSON.points],
+            "max_points": l[LESSON.max_points],
+            "compile": l.get(LESSON.compile),
+            "sandbox_uid": (l.get(LESSON.sandbox) or {}).get(SANDBOX.uid),
+            "grader_error": l.get(LESSON.grader_error)}
+            for l in record[RESULTS.lessons]]},
     }
 
 
@@ -253,50 +249,50 @@ def to_classroom(record):
     which the grading reporter sums (and shows per step)."""
     tests = []
     for lesson, step in steps(record):
-        status = "pass" if step["passed"] else \
-            "error" if lesson.get("grader_error") else "fail"
+        status = "pass" if step[STEP.passed] else \
+            "error" if lesson.get(LESSON.grader_error) else "fail"
         tests.append({
             "name": title(lesson, step),
             "status": status,
             "message": cut(step_output(step), MESSAGE_LIMIT),
-            "test_code": "make check LESSON=%s" % lesson["lesson"][:2],
-            "filename": "tests/%s.bats" % lesson["lesson"],
-            "line_no": bats_line(lesson["lesson"], step["name"]),
-            "execution_time": "%.2fs" % (step.get("seconds") or 0),
-            "score": step["points"],
+            "test_code": "make check LESSON=%s" % lesson[LESSON.lesson][:2],
+            "filename": "tests/%s.bats" % lesson[LESSON.lesson],
+            "line_no": bats_line(lesson[LESSON.lesson], step[STEP.name]),
+            "execution_time": "%.2fs" % (step.get(STEP.seconds) or 0),
+            "score": step[STEP.points],
         })
-    if record.get("grader_error"):
+    if record.get(RESULTS.grader_error):
         status = "error"
     elif all(t["status"] == "pass" for t in tests):
         status = "pass"
     else:
         status = "fail"
     return {"version": 1, "status": status,
-            "max_score": record["max_points"], "tests": tests}
+            "max_score": record[RESULTS.max_points], "tests": tests}
 
 
 def to_prairielearn(record):
     """PrairieLearn's external grading results: score 0-1, a test per
     step; not gradable (no attempt used up) when nothing builds."""
-    most = record["max_points"]
+    most = record[RESULTS.max_points]
     tests = []
     for lesson, step in steps(record):
         out = cut(step_output(step), 2 * MESSAGE_LIMIT)
         tests.append({
             "name": title(lesson, step),
-            "description": "lesson %s, step %d" % (lesson["lesson"],
-                                                   step["step"]),
-            "points": step["points"],
-            "max_points": step["max_points"],
+            "description": "lesson %s, step %d" % (lesson[LESSON.lesson],
+                                                   step[STEP.step]),
+            "points": step[STEP.points],
+            "max_points": step[STEP.max_points],
             "message": out.splitlines()[0] if out else "",
             "output": out,
         })
     result = {
         "gradable": True,
-        "score": round(record["points"] / most, 6) if most else 0.0,
+        "score": round(record[RESULTS.points] / most, 6) if most else 0.0,
         "message": "%d of %d steps passed (%s of %s points)" % (
-            record["passed"], record["total"], fmt(record["points"]),
-            fmt(most)),
+            record[RESULTS.passed], record[RESULTS.total],
+            fmt(record[RESULTS.points]), fmt(most)),
         "output": summary(record),
         "tests": tests,
     }
@@ -307,12 +303,12 @@ def to_prairielearn(record):
         result["format_errors"] = [
             "%s/%s.c: %s" % (lesson, prog, msg[:MESSAGE_LIMIT])
             for lesson, prog, msg in compile_errors(record)]
-    elif record.get("grader_error"):
+    elif record.get(RESULTS.grader_error):
         # The grader's trouble, not the student's: no attempt used up.
         result["gradable"] = False
         result["score"] = 0.0
         result["message"] = "the grader could not grade this submission"
-        result["format_errors"] = [record["grader_error"]]
+        result["format_errors"] = [record[RESULTS.grader_error]]
     return result
 
 
@@ -321,22 +317,23 @@ def to_autolab(record):
     last (a problem per lesson, named NN-slug)."""
     lines = []
     for lesson, step in steps(record):
-        mark = "ok  " if step["passed"] else "FAIL"
+        mark = "ok  " if step[STEP.passed] else "FAIL"
         lines.append("%s %s %s (%s/%s)" % (
-            mark, number(lesson, step), step["name"], fmt(step["points"]),
-            fmt(step["max_points"])))
-        if not step["passed"] or step.get("skipped"):
+            mark, number(lesson, step), step[STEP.name],
+            fmt(step[STEP.points]), fmt(step[STEP.max_points])))
+        if not step[STEP.passed] or step.get(STEP.skipped):
             lines += ["    " + l for l in step_output(step).splitlines()]
     lines.append("")
     lines.append(summary(record).rstrip("\n"))
-    scores = {l["lesson"]: l["points"] for l in record["lessons"]}
+    scores = {l[LESSON.lesson]: l[LESSON.points]
+              for l in record[RESULTS.lessons]}
     lines.append(json.dumps({"scores": scores}))
     return "\n".join(lines) + "\n"
 
 
 def write_junit(record, path):
     """JUnit XML, as grade.py writes it."""
-    report.write_junit(path, record["lessons"])
+    report.write_junit(path, record[RESULTS.lessons])
 
 
 # ---------------------------------------------------------------- output
@@ -460,7 +457,7 @@ def grade_in(work, submission, lessons, jobs):
     record, why = load_record(os.path.join(home, "results.json"))
     if record is None:
         return None, "grade.py exited with status %s; %s" % (status, why)
-    record["seconds"] = round(time.monotonic() - started, 2)
+    record[RESULTS.seconds] = round(time.monotonic() - started, 2)
     return as_student_sees(record, home), None
 
 

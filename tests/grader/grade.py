@@ -30,6 +30,8 @@ The grader is the package grading/ beside this file, in layers (each
 module uses only those before it):
 
     config     paths, bounds, limits, die()
+    record     the result record: its one definition and writers (the lab's
+               build/lab/record.h is made from it)
     catalog    lessons, their steps and programs, weights
     procs      the processes we start, reaping, /proc
     sandbox    the sandbox uid or tag, control groups, Workspace

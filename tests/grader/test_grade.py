@@ -6,6 +6,7 @@ names, submission layouts, TAP parsing and its bounds, XML safety.
 
 import io
 import os
+import re
 import tempfile
 import unittest
 
@@ -161,6 +162,29 @@ class Tap(unittest.TestCase):
 class Xml(unittest.TestCase):
     def test_control_characters_replaced(self):
         self.assertEqual(report.xml_safe("a\x00b\x1bc\td"), "a?b?c\td")
+
+
+class Layers(unittest.TestCase):
+    def test_no_module_uses_one_above_it(self):
+        """grade.py lists the modules of grading/ bottom up; each may use
+        only those before it (as the lab's layers: tests/lab/layers)."""
+        here = os.path.dirname(os.path.abspath(__file__))
+        with open(os.path.join(here, "grade.py")) as f:
+            doc = f.read().split('"""')[1]
+        order = re.findall(r"^    (\w+)  ", doc, re.M)
+        folder = os.path.join(here, "grading")
+        found = sorted(n[:-3] for n in os.listdir(folder)
+                       if n.endswith(".py") and n != "__init__.py")
+        self.assertEqual(sorted(order), found)
+        for i, name in enumerate(order):
+            with open(os.path.join(folder, name + ".py")) as f:
+                text = f.read()
+            used = re.findall(r"^from \.(\w+) import", text, re.M) + \
+                re.findall(r"^from \. import (\w+)", text, re.M)
+            for u in used:
+                self.assertLess(order.index(u), i,
+                                "grading/%s.py uses %s, a layer above it"
+                                % (name, u))
 
 
 class redirect_stderr:

@@ -3,10 +3,10 @@
 #
 #   chat_sock_dir          a folder the sandboxed server may create its admin
 #                          socket in; sets SOCK_DIR (removed by chat_cleanup)
-#   start_chat_peer NAME ARGS  a harness client peer in the background, waiting
-#                          for its `holding` line; sets CHAT_PEER_PID and
-#                          CHAT_PEER_OUT
-#   wait_chat_peer S WHY   wait for that peer to exit satisfied
+#   start_chat_peer NAME ARGS  start_peer_client with the room's likely cause
+#                          (sets HOLD_PID, HOLD_OUT)
+#   wait_chat_peer S WHY   wait_peer_client: wait for that peer to exit
+#                          satisfied
 #   wait_fd_count N S WHY  wait for the server to hold at most N fds
 
 # Make SOCK_DIR under /tmp (the test's own folder is closed to the sandbox
@@ -23,44 +23,15 @@ chat_cleanup() {
 }
 
 # Start harness client peer NAME with ARGS against the server, in the
-# background, and wait for its "holding" line.
+# background, and wait for its "holding" line: start_peer_client, naming
+# what lets the clients into the room when they cannot get there.
 start_chat_peer() {
-    local name=$1
-    shift
-    CHAT_PEER_OUT=$LAB_TMP/peer-$name.out
-    LAB_REPRO+=("tests/harness/peer.py $name --port $SERVER_PORT $(lab_args "$@") &")
-    : >"$CHAT_PEER_OUT"
-    setsid "${PEER[@]}" "$name" --host "$SERVER_HOST" --port "$SERVER_PORT" \
-        "$@" </dev/null >>"$CHAT_PEER_OUT" 2>&1 3>&- &
-    CHAT_PEER_PID=$!
-    LAB_PGIDS+=("$CHAT_PEER_PID")
-    local end=$((${EPOCHREALTIME//[!0-9]/} + 5000000))
-    while [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ]; do
-        grep -q '^holding' "$CHAT_PEER_OUT" 2>/dev/null && return 0
-        lab_alive "$CHAT_PEER_PID" || break
-        lab_nap 20 # polling for the ready line, with a deadline
-    done
-    lab_fail "the harness peer '$name' could not get its clients into the room:
-$(tail -n 3 "$CHAT_PEER_OUT")" \
-        "each client's first line is its nickname, answered \"* you are NICK\" (step 1), and the others hear \"* NICK joined\" (step 2)"
+    lab_start_holder "each client's first line is its nickname, answered \"* you are NICK\" (step 1), and the others hear \"* NICK joined\" (step 2)" "$@"
 }
 
-# Wait up to $1 seconds for the background peer to exit; fail with its
-# transcript and $2 unless it exited satisfied.
-wait_chat_peer() {
-    local end=$((${EPOCHREALTIME//[!0-9]/} + $1 * 1000000))
-    while lab_alive "$CHAT_PEER_PID" && [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ]; do
-        lab_nap 20 # polling for the peer's verdict, with a deadline
-    done
-    if lab_alive "$CHAT_PEER_PID"; then
-        lab_fail "the harness clients were still waiting $1 s later:
-$(tail -n 5 "$CHAT_PEER_OUT")" "$2"
-        return 1
-    fi
-    lab_reap "$CHAT_PEER_PID"
-    [ "$LAB_REAPED" -eq 0 ] && return 0
-    lab_fail "$(tail -n 8 "$CHAT_PEER_OUT")" "$2"
-}
+# Wait up to $1 seconds for that peer to exit; fail with its transcript
+# and $2 unless it exited satisfied (common.bash's wait_peer_client).
+wait_chat_peer() { wait_peer_client "$@"; }
 
 # Wait up to $2 seconds for the server to hold no more than $1 open fds;
 # fail with the count and $3.

@@ -7,14 +7,14 @@ import sys
 import time
 
 from .config import ROOT, SAFE_PATH, die
+from .record import LESSON, RESULTS, STEP, summary, write_json
 from .catalog import (
     discover, has_test, load_weights, programs_of, select, steps_of)
 from .procs import become_subreaper
 from .sandbox import Workspace
 from .bats import RunOptions, build_peerc
 from .lesson import grade_tree
-from .report import (
-    Reporter, colour, print_table, summarise, write_json, write_junit)
+from .report import Reporter, colour, print_table, write_junit
 
 
 def cmd_check(args):
@@ -77,27 +77,26 @@ def cmd_check(args):
     finally:
         if work:
             work.remove()
-    results = sorted(done, key=lambda r: r["lesson"])
+    results = sorted(done, key=lambda r: r[LESSON.lesson])
     seconds = time.monotonic() - started
     if RunOptions.reporter:
         RunOptions.reporter.finish()
     reports = os.path.abspath(args.reports)
     os.makedirs(reports, exist_ok=True)
-    report = summarise(impl, results, seconds)
-    report["sanitize"] = bool(args.sanitize)
-    report["src"] = src   # the lab takes a check of its lessons/ as progress
-    report["first_failure"] = bool(args.first_failure)
-    report["only_step"] = args.step
+    # src: the lab takes a check of its own lessons/ as progress.
+    report = summary(impl, results, seconds, sanitize=bool(args.sanitize),
+                     src=src, first_failure=bool(args.first_failure),
+                     only_step=args.step)
     write_json(os.path.join(reports, "results.json"), report)
     write_junit(os.path.join(reports, "junit.xml"), results)
     if args.expect == "fail":
         return expect_all_failed(results, seconds)
     if args.events:
-        return 0 if report["passed"] == report["total"] else 1
+        return 0 if report[RESULTS.passed] == report[RESULTS.total] else 1
     print_table(results, seconds, not args.quiet and not streaming)
     print("reports: %s/results.json, %s/junit.xml" % (
         os.path.relpath(reports), os.path.relpath(reports)))
-    return 0 if report["passed"] == report["total"] else 1
+    return 0 if report[RESULTS.passed] == report[RESULTS.total] else 1
 
 
 def expect_all_failed(results, seconds):
@@ -105,13 +104,15 @@ def expect_all_failed(results, seconds):
     its test could not tell a finished lesson from an untouched one."""
     # A step its test skipped (no IPv6 loopback here, say) proves nothing
     # either way: it is counted as failing as it must, and said.
-    skipped = [(l["lesson"], s["name"], s["skipped"]) for l in results
-               for s in l["steps"] if s.get("skipped")]
+    skipped = [(l[LESSON.lesson], s[STEP.name], s[STEP.skipped])
+               for l in results for s in l[LESSON.steps]
+               if s.get(STEP.skipped)]
     for lesson, name, why in skipped:
         print(colour("skipped", "33"), "%s %s: %s" % (lesson, name, why))
-    vacuous = [(l["lesson"], s["name"]) for l in results for s in l["steps"]
-               if s["passed"] and not s.get("skipped")]
-    total = sum(l["total"] for l in results)
+    vacuous = [(l[LESSON.lesson], s[STEP.name])
+               for l in results for s in l[LESSON.steps]
+               if s[STEP.passed] and not s.get(STEP.skipped)]
+    total = sum(l[LESSON.total] for l in results)
     for lesson, name in vacuous:
         print(colour("VACUOUS", "31"),
               "%s %s: passes on the untouched skeleton" % (lesson, name))

@@ -11,12 +11,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from .config import LESSON_NAME, ROOT, SAFE_PATH, SOURCE_LIMIT, die
+from .record import (
+    GRADES, LESSON, SANDBOX, STUDENT, summary, write_json)
 from .catalog import discover, has_test, load_weights, programs_of, select
 from .procs import become_subreaper
 from .sandbox import Sandbox, Workspace
 from .bats import RunOptions, build_peerc
 from .lesson import grade_safely
-from .report import fmt_points, summarise, write_json, write_junit
+from .report import fmt_points, write_junit
 
 
 def student_name(folder, taken):
@@ -195,18 +197,18 @@ def write_class_reports(students, lessons, reports, seconds, args):
     max_points = {}
     for s in students:
         for r in s["results"]:
-            max_points[r["lesson"]] = r["max_points"]
+            max_points[r[LESSON.lesson]] = r[LESSON.max_points]
     rows, trouble = [], []
     for s in students:
         res = s["results"]
-        s["points"] = {r["lesson"]: r["points"] for r in res}
-        s["total"] = sum(r["points"] for r in res)
-        if any(r["sandbox"]["survivors"] or r.get("grader_error")
-               for r in res):
+        s["points"] = {r[LESSON.lesson]: r[LESSON.points] for r in res}
+        s["total"] = sum(r[LESSON.points] for r in res)
+        if any(r[LESSON.sandbox][SANDBOX.survivors] or
+               r.get(LESSON.grader_error) for r in res):
             trouble.append(s["student"])
-        summary = summarise("lessons", res, sum(r["seconds"] for r in res))
-        summary["student"] = s["student"]
-        write_json(os.path.join(s["home"], "results.json"), summary)
+        own = summary("lessons", res, sum(r[LESSON.seconds] for r in res),
+                      student=s["student"])
+        write_json(os.path.join(s["home"], "results.json"), own)
         write_junit(os.path.join(reports, "junit", s["student"] + ".xml"),
                     res, suite_prefix=s["student"] + ".")
         rows.append([s["student"]] + [fmt_points(s["points"][l])
@@ -218,23 +220,23 @@ def write_class_reports(students, lessons, reports, seconds, args):
         w.writerow(["student"] + lessons + ["total"])
         w.writerows(rows)
     os.replace(tmp, os.path.join(reports, "grades.csv"))
-    write_json(os.path.join(reports, "grades.json"), {
-        "lessons": lessons,
-        "max_points": max_points,
-        "max_total": sum(max_points.values()),
-        "seconds": round(seconds, 2),
-        "jobs": args.jobs,
-        "sanitize": bool(args.sanitize),
-        "students": [{
-            "student": s["student"], "folder": s["folder"],
-            "lessons_found": s["lessons_found"],
-            "points": s["points"], "total": s["total"],
-            "passed": sum(r["passed"] for r in s["results"]),
-            "steps": sum(r["total"] for r in s["results"]),
-            "seconds": round(sum(r["seconds"] for r in s["results"]), 2),
-            "lessons": s["results"],
-        } for s in students],
-    })
+    write_json(os.path.join(reports, "grades.json"), GRADES.make(
+        lessons=lessons,
+        max_points=max_points,
+        max_total=sum(max_points.values()),
+        seconds=round(seconds, 2),
+        jobs=args.jobs,
+        sanitize=bool(args.sanitize),
+        students=[STUDENT.make(
+            student=s["student"], folder=s["folder"],
+            lessons_found=s["lessons_found"],
+            points=s["points"], total=s["total"],
+            passed=sum(r[LESSON.passed] for r in s["results"]),
+            steps=sum(r[LESSON.total] for r in s["results"]),
+            seconds=round(sum(r[LESSON.seconds] for r in s["results"]), 2),
+            lessons=s["results"],
+        ) for s in students],
+    ))
     return trouble
 
 
@@ -244,7 +246,7 @@ def print_class_table(students, lessons, seconds, jobs):
     maxes = {l: 0.0 for l in lessons}
     for s in students:
         for r in s["results"]:
-            maxes[r["lesson"]] = r["max_points"]
+            maxes[r[LESSON.lesson]] = r[LESSON.max_points]
     head = "%-*s " % (width, "student") + " ".join(
         "%6s" % l[:2] for l in lessons) + " %8s" % "total"
     print(head)

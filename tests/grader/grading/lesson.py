@@ -10,6 +10,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from .record import LESSON, SANDBOX, STEP, compile_map, failed_lesson
 from .config import LOG_LIMIT, STEP_BOUND, remove
 from .catalog import steps_of
 from .sandbox import Sandbox
@@ -67,27 +68,26 @@ def grade_lesson(lesson, impl, src, bin_dir, sandbox, weight, sanitize,
             transcript = ("the step was stopped at its bound of %d s\n"
                           % STEP_BOUND) + transcript
         w = weight(lesson, i)
-        steps.append({"step": i, "name": name, "passed": passed,
-                      "points": w if passed else 0.0, "max_points": w,
-                      "seconds": seconds, "ran": not not_run,
-                      "transcript": "" if passed else transcript})
+        more = {}
         if passed and note and re.match(r"^skip\b", note):
             # The test skipped it (`skip REASON`: say, no IPv6 loopback
             # here): counted as passed, never failed; exporters show why.
-            steps[-1]["skipped"] = note[4:].strip() or "skipped"
-    record = {
-        "lesson": lesson,
-        "passed": sum(s["passed"] for s in steps),
-        "total": len(steps),
-        "points": sum(s["points"] for s in steps),
-        "max_points": sum(s["max_points"] for s in steps),
-        "compile": {p: ("ok" if e is None else e) for p, e in compiled.items()},
-        "seconds": round(time.monotonic() - started, 2),
-        "steps": steps,
-        "sandbox": {"uid": slot.uid, "held": held, "survivors": left,
-                    "files_removed": stray, "cleaned": cleaned},
-    }
-    return record
+            more["skipped"] = note[4:].strip() or "skipped"
+        steps.append(STEP.make(
+            step=i, name=name, passed=passed, points=w if passed else 0.0,
+            max_points=w, seconds=seconds, ran=not not_run,
+            transcript="" if passed else transcript, **more))
+    return LESSON.make(
+        lesson=lesson,
+        passed=sum(s[STEP.passed] for s in steps),
+        total=len(steps),
+        points=sum(s[STEP.points] for s in steps),
+        max_points=sum(s[STEP.max_points] for s in steps),
+        compile=compile_map(compiled),
+        seconds=round(time.monotonic() - started, 2),
+        steps=steps,
+        sandbox=SANDBOX.make(uid=slot.uid, held=held, survivors=left,
+                             files_removed=stray, cleaned=cleaned))
 
 
 def run_shards(lesson, impl, bin_dir, sandbox, slot, sanitize, log):
@@ -140,17 +140,7 @@ def grade_safely(lesson, impl, src, bin_dir, sandbox, weight, sanitize,
         why = "the grader failed on this lesson: %s: %s" % (
             type(e).__name__, e)
         print("grade: %s: %s" % (lesson, why), file=sys.stderr)
-        steps = [{"step": i, "name": n, "passed": False, "points": 0.0,
-                  "max_points": weight(lesson, i), "seconds": None,
-                  "transcript": why}
-                 for i, n in enumerate(steps_of(lesson), 1)]
-        return {"lesson": lesson, "passed": 0, "total": len(steps),
-                "points": 0.0, "max_points": sum(s["max_points"]
-                                                 for s in steps),
-                "compile": {}, "seconds": 0.0, "steps": steps,
-                "sandbox": {"uid": None, "held": [], "survivors": 0,
-                            "files_removed": [], "cleaned": []},
-                "grader_error": why}
+        return failed_lesson(lesson, steps_of(lesson), weight, why)
 
 
 def read_log(path):

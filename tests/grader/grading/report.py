@@ -2,7 +2,6 @@
 per-step lines (or --events JSON lines) and the table.
 """
 
-import json
 import os
 import re
 import sys
@@ -10,34 +9,31 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 
-
-def write_json(path, report):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(report, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, path)
+from .record import (
+    BUILD_EVENT, EVENT_BUILD, EVENT_STEP, LESSON, STEP, STEP_EVENT,
+    compile_map, event_line)
 
 
 def write_junit(path, lessons, suite_prefix=""):
     """Write one JUnit testsuite per lesson, one testcase per step."""
     root = ET.Element("testsuites", name="socklab")
     for l in lessons:
-        suite = ET.SubElement(root, "testsuite", name=suite_prefix + l["lesson"],
-                              tests=str(l["total"]),
-                              failures=str(l["total"] - l["passed"]),
-                              time=str(l["seconds"]))
-        for s in l["steps"]:
+        suite = ET.SubElement(root, "testsuite",
+                              name=suite_prefix + l[LESSON.lesson],
+                              tests=str(l[LESSON.total]),
+                              failures=str(l[LESSON.total] - l[LESSON.passed]),
+                              time=str(l[LESSON.seconds]))
+        for s in l[LESSON.steps]:
             case = ET.SubElement(suite, "testcase",
-                                 classname=suite_prefix + l["lesson"],
-                                 name=s["name"])
-            if s.get("seconds") is not None:
-                case.set("time", "%.3f" % s["seconds"])
-            if not s["passed"]:
-                first = (s["transcript"].splitlines() or ["failed"])[0]
+                                 classname=suite_prefix + l[LESSON.lesson],
+                                 name=s[STEP.name])
+            if s.get(STEP.seconds) is not None:
+                case.set("time", "%.3f" % s[STEP.seconds])
+            if not s[STEP.passed]:
+                first = (s[STEP.transcript].splitlines() or ["failed"])[0]
                 fail = ET.SubElement(case, "failure", message=xml_safe(
                     first[:300]))
-                fail.text = xml_safe(s["transcript"])
+                fail.text = xml_safe(s[STEP.transcript])
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
 
 
@@ -97,10 +93,9 @@ class Reporter:
         """Say which programs did not compile, before any step runs."""
         with self.lock:
             if self.events:
-                self.stream.write(json.dumps({
-                    "event": "build", "lesson": lesson, "compile": {
-                        p: "ok" if e is None else e
-                        for p, e in compiled.items()}}) + "\n")
+                self.stream.write(event_line(BUILD_EVENT.make(
+                    event=EVENT_BUILD, lesson=lesson,
+                    compile=compile_map(compiled))))
                 self.stream.flush()
 
     def step(self, lesson, number, name, passed, transcript, seconds, note):
@@ -108,13 +103,13 @@ class Reporter:
             self.done += 1
             not_run = bool(note and note.startswith("skip not run:"))
             if self.events:
-                self.stream.write(json.dumps({
-                    "event": "step", "lesson": lesson, "step": number,
-                    "name": name, "passed": passed and not not_run,
-                    "ran": not not_run, "seconds": seconds,
-                    "skipped": note[4:].strip() if passed and note and
+                self.stream.write(event_line(STEP_EVENT.make(
+                    event=EVENT_STEP, lesson=lesson, step=number,
+                    name=name, passed=passed and not not_run,
+                    ran=not not_run, seconds=seconds,
+                    skipped=note[4:].strip() if passed and note and
                     note.startswith("skip") else None,
-                    "transcript": "" if passed else transcript}) + "\n")
+                    transcript="" if passed else transcript)))
                 self.stream.flush()
                 return
             if self.shown:
@@ -156,36 +151,27 @@ def print_table(lessons, seconds, show_failures):
     """Print the per-step outcome, failure transcripts, and the table."""
     for l in lessons:
         if show_failures:
-            for s in l["steps"]:
-                if not s["passed"]:
-                    print(colour("FAIL", "31"), "%s %s" % (l["lesson"], s["name"]))
-                    for line in s["transcript"].splitlines():
+            for s in l[LESSON.steps]:
+                if not s[STEP.passed]:
+                    print(colour("FAIL", "31"),
+                          "%s %s" % (l[LESSON.lesson], s[STEP.name]))
+                    for line in s[STEP.transcript].splitlines():
                         print("    " + line)
     print()
     print("%-22s %8s %10s" % ("lesson", "steps", "points"))
     for l in lessons:
-        mark = colour("ok", "32") if l["passed"] == l["total"] else \
+        mark = colour("ok", "32") if l[LESSON.passed] == l[LESSON.total] else \
             colour("--", "31")
         print("%-22s %8s %10s  %s" % (
-            l["lesson"], "%d/%d" % (l["passed"], l["total"]),
-            "%s/%s" % (fmt_points(l["points"]), fmt_points(l["max_points"])),
+            l[LESSON.lesson], "%d/%d" % (l[LESSON.passed], l[LESSON.total]),
+            "%s/%s" % (fmt_points(l[LESSON.points]),
+                       fmt_points(l[LESSON.max_points])),
             mark))
-    passed = sum(l["passed"] for l in lessons)
-    total = sum(l["total"] for l in lessons)
-    points = sum(l["points"] for l in lessons)
-    max_points = sum(l["max_points"] for l in lessons)
+    passed = sum(l[LESSON.passed] for l in lessons)
+    total = sum(l[LESSON.total] for l in lessons)
+    points = sum(l[LESSON.points] for l in lessons)
+    max_points = sum(l[LESSON.max_points] for l in lessons)
     print("%-22s %8s %10s  (%.1f s)" % ("total", "%d/%d" % (passed, total),
                                        "%s/%s" % (fmt_points(points),
                                                   fmt_points(max_points)),
                                        seconds))
-
-
-def summarise(impl, results, seconds):
-    return {
-        "impl": impl, "seconds": round(seconds, 2),
-        "passed": sum(l["passed"] for l in results),
-        "total": sum(l["total"] for l in results),
-        "points": sum(l["points"] for l in results),
-        "max_points": sum(l["max_points"] for l in results),
-        "lessons": results,
-    }
