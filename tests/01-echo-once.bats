@@ -109,8 +109,17 @@ expect_reachable() {
         "print one line: server: bind HOST:PORT: strerror(errno)"
 }
 
-@test "step 7: end to end, the client gets its echo from the server" {
-    start_server
+@test "step 7: end to end, the client gets its echo, again from a server restarted on the same port" {
+    port=$(free_port)
+    start_server 127.0.0.1 "$port"
+    # A harness client that waits for the server to close first: the
+    # server's end of that connection then sits in TIME_WAIT for a minute.
+    peer_ok echo-client --message 'before the restart\n' --expect-close
+    wait_server_exit 2
+    expect_server_status 0
+    start_server_diagnosed 127.0.0.1 "$port" || lab_fail \
+        "the server could not be started again on port $port right after a client left" \
+        "set SO_REUSEADDR on the listening socket before bind(): without it bind() fails with EADDRINUSE while the last connection is in TIME_WAIT"
     run_client "$SERVER_HOST" "$SERVER_PORT" end to end
     expect_client_status 0
     expect_client_stdout 'end to end\n'

@@ -110,6 +110,17 @@ expect_exit_within_1s() {
     # echo: the server sees end-of-file, or a reset if the echo was back.
     wait_server_exit 2
     expect_server_status 0 "this client ends by closing the connection (its 'bye' has no newline): that is a normal end of the session"
+    # It waits for each echo before it sends the next message, so each
+    # message is one recv() on the server's side.
+    local got
+    got=$(grep -E '^received ' "$LAB_TMP/server.out" | paste -sd'|' -)
+    [ "$got" = 'received 5 bytes|received 12 bytes|received 3 bytes' ] ||
+        lab_fail "for messages of 5, 12 and 3 bytes the server logged: ${got:-nothing}" \
+            "after each recv(), print received N bytes with the n recv() returned (not sizeof buf)"
+    if grep -q 'said bye' "$LAB_TMP/server.out"; then
+        lab_fail "the server logged that the client said bye, but its 'bye' had no newline and it hung up" \
+            "a bye line is bye and its newline; log how the session really ended: the client hung up (or went away)"
+    fi
 }
 
 @test "step 9: end to end, a whole conversation between client and server" {

@@ -85,7 +85,7 @@ teardown() {
     expect_server_status 0 "catch SIGTERM with sigaction(): by default it kills the server (signal 15) instead of letting it close and return 0"
 }
 
-@test "step 7: end to end, two clients at once" {
+@test "step 7: end to end, two clients at once, each logged under its own address" {
     start_server
     client=("$LAB_PYTHON" "$LAB_ROOT/lessons/$LESSON/client.py" "$SERVER_HOST" "$SERVER_PORT")
     # The first client's stdin: a fifo a sleeping writer holds open.
@@ -117,4 +117,16 @@ teardown() {
         lab_fail "the first client ended with status $rc after printing $(lab_escape "$said"); expected its two echoes, then status 0" \
             "a client that waited while another talked is served to the end: echo its bye too, then close its socket"
     expect_server_running "clients leaving must not stop the server"
+    # The log, complete once the server has stopped: each client that
+    # connected said bye under its own name.
+    kill -TERM "$SERVER_PID"
+    wait_server_exit 2
+    local came left
+    came=$(sed -n 's/^connection from //p' "$LAB_TMP/server.out" | sort)
+    left=$(sed -n 's/: said bye$//p' "$LAB_TMP/server.out" | sort)
+    [ "$(wc -l <<<"$came")" -eq 2 ] && [ "$came" = "$left" ] ||
+        lab_fail "the server's log does not name each client that said bye under its own address:
+  connection from: $(paste -sd' ' <<<"$came")
+  said bye:        $(paste -sd' ' <<<"$left")" \
+            "each thread prints its own client's IP:PORT: keep the name in that client's malloc()ed struct client, not in a buffer every thread shares"
 }

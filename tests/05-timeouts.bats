@@ -28,6 +28,24 @@ wait_server_line() {
   its last lines of output: $(tail -n 4 "$LAB_TMP/server.out" | paste -sd'|' -)" "$3"
 }
 
+# Run the idle-check peer against the server with --idle $1, as peer_ok
+# does (failing with its diagnosis and the cause $2), but keep its report:
+# sets IDLE_CENTIS to how long the idle client was silent before it was
+# dropped, in 1/100 s, and writes its HOST:PORT to $LAB_TMP/idle-client.
+idle_check_timed() {
+    local LAB_CALL_TIMEOUT=$((LAB_CALL_TIMEOUT > LAB_CALL_TIMEOUT_FLOOR ? LAB_CALL_TIMEOUT : LAB_CALL_TIMEOUT_FLOOR))
+    LAB_REPRO+=("tests/harness/peer.py idle-check --port $SERVER_PORT --idle $1")
+    local out rc=0
+    out=$(timeout -k 1 $((LAB_CALL_TIMEOUT + 3)) "${PEER[@]}" idle-check \
+        --host "$SERVER_HOST" --port "$SERVER_PORT" --timeout "$LAB_CALL_TIMEOUT" \
+        --idle "$1" --report "$LAB_TMP/idle-client" 2>&1 3>&-) || rc=$?
+    [ $rc -ge 124 ] && out+=$'\n'"(the harness peer was stopped at its time bound)"
+    [ $rc -eq 0 ] || lab_fail "$out" "$2"
+    [[ $out =~ dropped\ after\ ([0-9]+\.[0-9]+)\ s ]] ||
+        lab_fail "the idle-check peer did not say when it was dropped: $out"
+    IDLE_CENTIS=$(lab_centis "${BASH_REMATCH[1]}")
+}
+
 @test "step 1: with --timeout, the client waits for a slow echo but gives up on a silent server" {
     LAB_CALL_TIMEOUT=2 # a client without a timeout is stopped here
     start_peer_server echo-server
@@ -75,13 +93,19 @@ wait_server_line() {
 }
 
 @test "step 3: with --idle, the server drops a silent client, never an active one, and serves the rest" {
+    local why="set SO_RCVTIMEO to the idle time on each accepted socket; when recv() fails with EAGAIN or EWOULDBLOCK the client was silent that long: print the line, close it, end its thread"
     start_server --idle 1 127.0.0.1 0
-    peer_ok --why "set SO_RCVTIMEO to the idle time on each accepted socket; when recv() fails with EAGAIN or EWOULDBLOCK the client was silent that long: print the line, close it, end its thread" \
-        idle-check --idle 1 --report "$LAB_TMP/idle-client"
+    idle_check_timed 1 "$why"
     idle_client=$(cat "$LAB_TMP/idle-client")
     wait_server_line "^dropped idle client ${idle_client//./\\.}$" 2 \
         "print 'dropped idle client IP:PORT' (the client's address) on stdout, and flush it"
     expect_server_running "dropping one client must not stop the server"
+    local longer=$IDLE_CENTIS
+    start_server --idle 0.4 127.0.0.1 0
+    idle_check_timed 0.4 "$why"
+    [ $((longer - IDLE_CENTIS)) -ge 30 ] ||
+        lab_fail "with --idle 0.4 the server dropped the silent client after $((IDLE_CENTIS / 100)).$(printf '%02d' $((IDLE_CENTIS % 100))) s, not 0.3 s sooner than with --idle 1 ($((longer / 100)).$(printf '%02d' $((longer % 100))) s)" \
+            "turn idle_limit, the --idle the user gives (a fraction of a second too), into the struct timeval of SO_RCVTIMEO; not a time of your own"
 }
 
 @test "step 4: end to end, the client gets its echo and hears when the server drops it" {

@@ -278,6 +278,23 @@ static void pause_briefly(void) {
     nanosleep(&tenth, NULL);
 }
 
+/* accept() has just failed: report it unless it was only a signal or a
+   client that left while queued, and wait a little when fds or memory ran
+   out; returns 0 to go on accepting, or -1 to give up. */
+static int accept_failed(void) {
+    int err = errno;
+    if (err == EINTR || err == ECONNABORTED)
+        return 0; /* a signal, or a client gone before we got to it */
+    report("accept");
+    if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM)
+        return -1;
+    /* Out of fds or memory: the client stays queued, and accept() would
+       fail again at once. Simplification: wait a little for other clients
+       to leave instead of spinning. */
+    pause_briefly();
+    return 0;
+}
+
 /* Accept clients, each into a thread of its own, until a stop signal;
    returns the exit status for main. Step 1. */
 static int serve_forever(int fd) {
@@ -286,12 +303,10 @@ static int serve_forever(int fd) {
     struct sockaddr_in peer;
     socklen_t len = sizeof peer;
     int conn = accept(fd, (struct sockaddr *)&peer, &len);
-    if (conn < 0) {
-        report("accept");
+    if (conn >= 0)
+        start_client(conn, &peer);
+    else if (accept_failed() < 0)
         return 1;
-    }
-    start_client(conn, &peer);
-    (void)pause_briefly; /* written for you, above */
     return 0;
 }
 
@@ -310,10 +325,9 @@ static int setup_signals(void) {
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
     /* TODO(step 5): ignore SIGPIPE, so a client that vanished cannot kill
-       the server.
-       TODO(step 6): catch SIGTERM and SIGINT with on_stop. */
-    (void)sa;
-    (void)on_stop; /* to be finished in step 6, above */
+       the server. */
+    /* TODO(step 6): catch SIGTERM and SIGINT with this action. */
+    sa.sa_handler = on_stop;
     return 0;
 }
 

@@ -131,8 +131,9 @@ static ssize_t make_message(char *buf, size_t size, int argc, char **argv,
 /* Make recvfrom() on fd give up after timeout seconds; returns 0 or -1. */
 static int set_timeout(int fd) {
     /* TODO(step 9): make recvfrom() on fd give up after timeout seconds. */
-    (void)fd;
-    return 0; /* until then, recvfrom() waits for ever */
+    /* Until then, a stand-in: say so, and recvfrom() waits for ever. */
+    fprintf(stderr, "client: socket %d has no timeout yet (step 9)\n", fd);
+    return 0;
 }
 
 /* Did the datagram come from the server's address and port? */
@@ -140,43 +141,76 @@ static int from_server(const struct sockaddr_in *from,
                        const struct sockaddr_in *server) {
     /* TODO(step 10): compare the addresses (sin_addr.s_addr) and the
        ports (sin_port); both are in network byte order on both sides. */
-    (void)from;
-    (void)server;
-    return 1; /* until then, any datagram counts as the reply */
+    /* Until then, a stand-in that compares the addresses only: any
+       program on the server's machine passes for the server. */
+    return from->sin_addr.s_addr == server->sin_addr.s_addr;
+}
+
+/* Receive one datagram into buf (size bytes) and its sender's address
+   into from; returns its length, or -1 on an error or a timeout. */
+static ssize_t recv_datagram(int fd, char *buf, size_t size,
+                             struct sockaddr_in *from) {
+    /* TODO(step 8): recvfrom() one datagram into buf and its sender into
+       from (again on EINTR; report("recvfrom") on an error).
+       TODO(step 9): say "timed out" when the timeout passed. */
+    /* Until then, a stand-in that shows why: recv() takes a datagram but
+       not its sender, which stays unknown (all zeros). */
+    memset(from, 0, sizeof *from);
+    ssize_t n = recv(fd, buf, size, 0);
+    if (n < 0)
+        report("recv");
+    return n;
 }
 
 /* Wait for the server's reply, skipping datagrams from anyone else;
    returns its length, or -1 on error or timeout. */
 static ssize_t recv_reply(int fd, const struct sockaddr_in *server, char *buf,
                           size_t size) {
-    /* TODO(step 8): receive one datagram into buf and return its length.
-       TODO(step 9): say "timed out" when the timeout passed.
-       TODO(step 10): ignore (and report) datagrams not from the server. */
-    (void)fd;
-    (void)server;
-    (void)buf;
-    (void)size;
-    (void)from_server; /* yours in step 10, above */
-    errno = ENOSYS;
-    report("recvfrom");
-    return -1;
+    for (;;) {
+        struct sockaddr_in from;
+        ssize_t n = recv_datagram(fd, buf, size, &from);
+        if (n < 0 || from_server(&from, server))
+            return n;
+        /* Anyone can send to our port. Simplification: each stranger's
+           datagram restarts the wait (lesson 05 keeps one deadline). */
+        char ip[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &from.sin_addr, ip, sizeof ip);
+        fprintf(stderr,
+                "client: ignored %zd bytes from %s:%u (not the server)\n", n,
+                ip, ntohs(from.sin_port));
+    }
 }
 
 /* Send the datagram to the server and print its reply; returns 0 or -1. */
 static int exchange(const struct sockaddr_in *server, const char *msg,
                     size_t len) {
-    /* TODO(step 8): send msg to server in one datagram from a UDP socket,
-       print the reply and a newline; close the socket on every path. */
+    /* TODO(step 8): a UDP socket, and msg sent to server in one datagram
+       (sendto() names the address each time: no connect()). */
+    errno = ENOSYS; /* until then, no socket */
+    int fd = -1;
+    if (fd < 0) {
+        report("socket");
+        return -1;
+    }
     static char buf[BUF_SIZE];
-    (void)server;
-    (void)msg;
-    (void)len;
-    (void)buf;
-    (void)set_timeout; /* yours in step 9, above */
-    (void)recv_reply;  /* yours in step 8, above */
-    errno = ENOSYS;
-    report("socket");
-    return -1;
+    int status = -1;
+    ssize_t n = -1;
+    if (set_timeout(fd) < 0) {
+        close(fd);
+        return -1;
+    }
+    /* Until then, a stand-in that shows why: send() has no address to
+       send to on a UDP socket that nobody connect()ed. */
+    ssize_t sent = send(fd, msg, len, 0);
+    if (sent < 0) {
+        report("sendto");
+    } else if ((n = recv_reply(fd, server, buf, sizeof buf)) >= 0) {
+        fwrite(buf, 1, (size_t)n, stdout);
+        putchar('\n');
+        status = fflush(stdout) == 0 ? 0 : -1;
+    }
+    close(fd);
+    return status;
 }
 
 int main(int argc, char **argv) {

@@ -68,6 +68,7 @@ static const char *port = DEFAULT_PORT; /* a number or a service name */
 static struct client *clients[FD_SETSIZE];
 static int accept_paused; /* out of fds: stop watching the listener */
 static volatile sig_atomic_t stopping; /* set by SIGINT and SIGTERM */
+static sigset_t wait_mask; /* the signal mask to wait in pselect() with */
 
 /* Print "server: WHAT HOST:PORT: reason" for the current errno (PORT as
    it was given: a number or a service name). */
@@ -298,10 +299,19 @@ static size_t watch_lines(struct line_watch *w, const char *buf, size_t len,
     return len;
 }
 
+/* Can c's output buffer take more bytes? */
+static int has_room(const struct client *c) {
+    /* A client that sends and never reads fills out[]: then we stop
+       reading it, and TCP makes it wait, not the other clients. */
+    return c->out_len < sizeof c->out;
+}
+
 /* Read what client c sent straight into the free end of its output
-   buffer: the echo is the bytes themselves. Returns 0, or -1 when the
-   connection is broken. */
+   buffer, when it has room: the echo is the bytes themselves. Returns 0,
+   or -1 when the connection is broken. */
 static int read_client(struct client *c) {
+    if (!has_room(c))
+        return 0; /* no room for the echo: the bytes wait in the kernel */
     ssize_t n = recv(c->fd, c->out + c->out_len, sizeof c->out - c->out_len, 0);
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -337,13 +347,6 @@ static int write_client(struct client *c) {
     return 0;
 }
 
-/* Can c's output buffer take more bytes? */
-static int has_room(const struct client *c) {
-    /* A client that sends and never reads fills out[]: then we stop
-       reading it, and TCP makes it wait, not the other clients. */
-    return c->out_len < sizeof c->out;
-}
-
 /* Fill the sets for select(): the listener, each client for reading while
    its output buffer has room, and for writing while it has output
    waiting. Returns the highest fd in the sets. */
@@ -366,35 +369,44 @@ static int fill_sets(int listener, fd_set *readable, fd_set *writable) {
     return max_fd;
 }
 
-/* Wait for events and handle them until SIGTERM or SIGINT; returns 0, or 1
-   after a fatal error. */
-static int serve(int listener, const sigset_t *wait_mask) {
+/* Act on what select() said: accept new clients, read and write the ready
+   ones, drop those that broke or are done; returns 0, or -1 after a fatal
+   error. */
+static int on_ready(int listener, fd_set *readable, fd_set *writable) {
+    if (FD_ISSET(listener, readable) && accept_clients(listener) < 0)
+        return -1;
+    for (int fd = 0; fd < FD_SETSIZE; fd++) {
+        struct client *c = clients[fd];
+        if (!c)
+            continue;
+        int broken = 0;
+        if (FD_ISSET(fd, readable))
+            broken = read_client(c) < 0;
+        if (!broken && FD_ISSET(fd, writable))
+            broken = write_client(c) < 0;
+        if (broken || (c->closing && c->out_len == 0))
+            drop_client(c);
+    }
+    return 0;
+}
+
+/* Wait for events in pselect() and act on them until SIGTERM or SIGINT;
+   returns 0, or 1 after a fatal error. */
+static int serve(int listener) {
     while (!stopping) {
         fd_set readable, writable;
         int max_fd = fill_sets(listener, &readable, &writable);
         /* pselect() is select() that unblocks the stop signals only while
            it waits (see block_stop_signals). */
-        if (pselect(max_fd + 1, &readable, &writable, NULL, NULL, wait_mask) <
-            0) {
+        if (pselect(max_fd + 1, &readable, &writable, NULL, NULL,
+                    &wait_mask) < 0) {
             if (errno == EINTR)
                 continue; /* a signal: the loop condition decides */
             report("select");
             return 1;
         }
-        if (FD_ISSET(listener, &readable) && accept_clients(listener) < 0)
+        if (on_ready(listener, &readable, &writable) < 0)
             return 1;
-        for (int fd = 0; fd < FD_SETSIZE; fd++) {
-            struct client *c = clients[fd];
-            if (!c)
-                continue;
-            int broken = 0;
-            if (FD_ISSET(fd, &readable))
-                broken = read_client(c) < 0;
-            if (!broken && FD_ISSET(fd, &writable))
-                broken = write_client(c) < 0;
-            if (broken || (c->closing && c->out_len == 0))
-                drop_client(c);
-        }
     }
     return 0;
 }
@@ -405,7 +417,6 @@ int main(int argc, char **argv) {
     /* The log goes to a file under a test: one line at a time makes each
        visible as soon as it is written. */
     setvbuf(stdout, NULL, _IOLBF, 0);
-    sigset_t wait_mask;
     if (catch_signals() < 0 || block_stop_signals(&wait_mask) < 0)
         return 1;
     int listener = open_listener();
@@ -413,7 +424,7 @@ int main(int argc, char **argv) {
         return 1;
     int status = 1;
     if (announce(listener) == 0 && set_nonblocking(listener) == 0)
-        status = serve(listener, &wait_mask);
+        status = serve(listener);
     for (int fd = 0; fd < FD_SETSIZE; fd++)
         if (clients[fd])
             drop_client(clients[fd]);

@@ -381,8 +381,9 @@ static void on_status(int sig) {
     int err = errno; /* write() may change it under the interrupted code */
     char line[64];
     size_t len = format_status(line, atomic_load(&frames_echoed));
-    ssize_t n = write(STDOUT_FILENO, line, len);
-    (void)n; /* nothing to do about a failed status line */
+    if (write(STDOUT_FILENO, line, len) < 0) {
+        /* Nothing to do: a handler has nobody to tell. */
+    }
     errno = err;
 }
 

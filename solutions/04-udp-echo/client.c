@@ -143,8 +143,9 @@ static int set_timeout(int fd) {
     }
     return 0;
     //}
-    //> (void)fd;
-    //> return 0; /* until then, recvfrom() waits for ever */
+    //> /* Until then, a stand-in: say so, and recvfrom() waits for ever. */
+    //> fprintf(stderr, "client: socket %d has no timeout yet (step 9)\n", fd);
+    //> return 0;
 }
 
 /* Did the datagram come from the server's address and port? */
@@ -156,34 +157,50 @@ static int from_server(const struct sockaddr_in *from,
     return from->sin_addr.s_addr == server->sin_addr.s_addr &&
            from->sin_port == server->sin_port;
     //}
-    //> (void)from;
-    //> (void)server;
-    //> return 1; /* until then, any datagram counts as the reply */
+    //> /* Until then, a stand-in that compares the addresses only: any
+    //>    program on the server's machine passes for the server. */
+    //> return from->sin_addr.s_addr == server->sin_addr.s_addr;
 }
 
-/* Wait for the server's reply, skipping datagrams from anyone else;
-   returns its length, or -1 on error or timeout. */
-static ssize_t recv_reply(int fd, const struct sockaddr_in *server, char *buf,
-                          size_t size) {
-    /* TODO(step 8): receive one datagram into buf and return its length.
-       TODO(step 9): say "timed out" when the timeout passed.
-       TODO(step 10): ignore (and report) datagrams not from the server. */
+/* Receive one datagram into buf (size bytes) and its sender's address
+   into from; returns its length, or -1 on an error or a timeout. */
+static ssize_t recv_datagram(int fd, char *buf, size_t size,
+                             struct sockaddr_in *from) {
+    /* TODO(step 8): recvfrom() one datagram into buf and its sender into
+       from (again on EINTR; report("recvfrom") on an error).
+       TODO(step 9): say "timed out" when the timeout passed. */
     //{ step 8
     for (;;) {
-        struct sockaddr_in from;
-        socklen_t len = sizeof from;
-        ssize_t n = recvfrom(fd, buf, size, 0, (struct sockaddr *)&from, &len);
+        socklen_t len = sizeof *from;
+        ssize_t n = recvfrom(fd, buf, size, 0, (struct sockaddr *)from, &len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             fprintf(stderr, "client: recvfrom %s:%u: timed out\n", host, port);
             return -1;
         }
-        if (n < 0) {
+        if (n < 0)
             report("recvfrom");
-            return -1;
-        }
-        if (from_server(&from, server))
+        return n;
+    }
+    //}
+    //> /* Until then, a stand-in that shows why: recv() takes a datagram but
+    //>    not its sender, which stays unknown (all zeros). */
+    //> memset(from, 0, sizeof *from);
+    //> ssize_t n = recv(fd, buf, size, 0);
+    //> if (n < 0)
+    //>     report("recv");
+    //> return n;
+}
+
+/* Wait for the server's reply, skipping datagrams from anyone else;
+   returns its length, or -1 on error or timeout. */
+static ssize_t recv_reply(int fd, const struct sockaddr_in *server, char *buf,
+                          size_t size) {
+    for (;;) {
+        struct sockaddr_in from;
+        ssize_t n = recv_datagram(fd, buf, size, &from);
+        if (n < 0 || from_server(&from, server))
             return n;
         /* Anyone can send to our port. Simplification: each stranger's
            datagram restarts the wait (lesson 05 keeps one deadline). */
@@ -193,24 +210,18 @@ static ssize_t recv_reply(int fd, const struct sockaddr_in *server, char *buf,
                 "client: ignored %zd bytes from %s:%u (not the server)\n", n,
                 ip, ntohs(from.sin_port));
     }
-    //}
-    //> (void)fd;
-    //> (void)server;
-    //> (void)buf;
-    //> (void)size;
-    //> (void)from_server; /* yours in step 10, above */
-    //> errno = ENOSYS;
-    //> report("recvfrom");
-    //> return -1;
 }
 
 /* Send the datagram to the server and print its reply; returns 0 or -1. */
 static int exchange(const struct sockaddr_in *server, const char *msg,
                     size_t len) {
-    /* TODO(step 8): send msg to server in one datagram from a UDP socket,
-       print the reply and a newline; close the socket on every path. */
+    /* TODO(step 8): a UDP socket, and msg sent to server in one datagram
+       (sendto() names the address each time: no connect()). */
     //{ step 8
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    //}
+    //> errno = ENOSYS; /* until then, no socket */
+    //> int fd = -1;
     if (fd < 0) {
         report("socket");
         return -1;
@@ -219,9 +230,17 @@ static int exchange(const struct sockaddr_in *server, const char *msg,
     int status = -1;
     ssize_t n = -1;
     if (set_timeout(fd) < 0) {
-        /* reported */
-    } else if (sendto(fd, msg, len, 0, (const struct sockaddr *)server,
-                      sizeof *server) < 0) {
+        close(fd);
+        return -1;
+    }
+    //{ step 8
+    ssize_t sent = sendto(fd, msg, len, 0, (const struct sockaddr *)server,
+                          sizeof *server);
+    //}
+    //> /* Until then, a stand-in that shows why: send() has no address to
+    //>    send to on a UDP socket that nobody connect()ed. */
+    //> ssize_t sent = send(fd, msg, len, 0);
+    if (sent < 0) {
         report("sendto");
     } else if ((n = recv_reply(fd, server, buf, sizeof buf)) >= 0) {
         fwrite(buf, 1, (size_t)n, stdout);
@@ -230,17 +249,6 @@ static int exchange(const struct sockaddr_in *server, const char *msg,
     }
     close(fd);
     return status;
-    //}
-    //> static char buf[BUF_SIZE];
-    //> (void)server;
-    //> (void)msg;
-    //> (void)len;
-    //> (void)buf;
-    //> (void)set_timeout; /* yours in step 9, above */
-    //> (void)recv_reply;  /* yours in step 8, above */
-    //> errno = ENOSYS;
-    //> report("socket");
-    //> return -1;
 }
 
 int main(int argc, char **argv) {

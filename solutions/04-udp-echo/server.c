@@ -98,6 +98,13 @@ static int catch_signals(void) {
     return 0;
 }
 
+/* Write "IP:PORT" of addr into text (at least 22 bytes). */
+static void addr_text(const struct sockaddr_in *addr, char *text, size_t size) {
+    char ip[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &addr->sin_addr, ip, sizeof ip);
+    snprintf(text, size, "%s:%u", ip, ntohs(addr->sin_port));
+}
+
 /* Create a UDP socket bound to addr; returns it or -1. */
 static int open_socket(const struct sockaddr_in *addr) {
     /* TODO(step 1): a UDP socket bound to addr (no listen, no accept). */
@@ -116,9 +123,10 @@ static int open_socket(const struct sockaddr_in *addr) {
     }
     return fd;
     //}
-    //> (void)addr;
-    //> errno = ENOSYS;
-    //> report("socket");
+    //> /* Until then, a stand-in that names the missing call. */
+    //> char where[32];
+    //> addr_text(addr, where, sizeof where);
+    //> fprintf(stderr, "server: socket %s: %s\n", where, strerror(ENOSYS));
     //> return -1;
 }
 
@@ -135,13 +143,6 @@ static int announce(int fd) {
     printf("listening on %s:%u\n", host, port);
     fflush(stdout); /* a test reads this line from a pipe or file */
     return 0;
-}
-
-/* Write "IP:PORT" of addr into text (at least 22 bytes). */
-static void addr_text(const struct sockaddr_in *addr, char *text, size_t size) {
-    char ip[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &addr->sin_addr, ip, sizeof ip);
-    snprintf(text, size, "%s:%u", ip, ntohs(addr->sin_port));
 }
 
 /* Send every datagram back to its sender until a signal stops us;
@@ -177,13 +178,25 @@ static int echo_datagrams(int fd) {
     /* Simplification: a signal that lands between the test of stopping and
        recvfrom() is only noticed at the next datagram. */
     //}
-    //> (void)fd;
-    //> (void)buf;
-    //> (void)addr_text; /* written for you, above */
-    //> errno = ENOSYS;
-    //> report("recvfrom");
-    //> while (!stopping)
-    //>     pause(); /* until step 2, answer nothing: just wait to be stopped */
+    //> /* Until then, a stand-in that shows why UDP needs them: read() takes
+    //>    a datagram but not its sender, so write() has nobody to answer. */
+    //> while (!stopping) {
+    //>     ssize_t n = read(fd, buf, sizeof buf);
+    //>     if (n < 0 && errno == EINTR)
+    //>         continue;
+    //>     if (n < 0) {
+    //>         report("read");
+    //>         return -1;
+    //>     }
+    //>     struct sockaddr_in unknown;
+    //>     memset(&unknown, 0, sizeof unknown);
+    //>     char who[32];
+    //>     addr_text(&unknown, who, sizeof who);
+    //>     if (write(fd, buf, (size_t)n) < 0) {
+    //>         fprintf(stderr, "server: write %s: %s\n", who, strerror(errno));
+    //>         return -1;
+    //>     }
+    //> }
     return 0;
 }
 

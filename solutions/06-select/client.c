@@ -184,32 +184,61 @@ static int send_pending(int fd) {
     return 0;
 }
 
-/* Pass typed lines to the server and its bytes to standard output until
-   the server closes; returns 0, or -1 on an error. */
+/* Once input has ended and all of it is sent, half-close the connection
+   (once); returns 0 or -1. */
+static int half_close_when_done(int fd, int input_open, int *half_closed) {
+    if (input_open || pending_len > 0 || *half_closed)
+        return 0;
+    /* TODO(step 9): shutdown(fd, SHUT_WR) (report("shutdown") on -1). */
+    /* Tell the server we are done, but keep reading: its answers may
+       still be on their way. */
+    //{ step 9
+    if (shutdown(fd, SHUT_WR) < 0) {
+        report("shutdown");
+        return -1;
+    }
+    //}
+    //> fprintf(stderr, "client: input ended; socket %d is not half-closed "
+    //>                 "yet (step 9)\n", fd);
+    *half_closed = 1;
+    return 0;
+}
+
+/* Act on what select() said of the socket and of standard input; returns
+   0 to go on, 1 when the server closed, -1 on an error. */
+static int on_ready(int fd, fd_set *readable, fd_set *writable,
+                    int *input_open) {
+    if (FD_ISSET(fd, readable)) {
+        int r = print_reply(fd);
+        if (r != 0)
+            return r; /* 1: the server closed, we are done */
+    }
+    if (FD_ISSET(STDIN_FILENO, readable)) {
+        int r = read_input();
+        if (r < 0)
+            return -1;
+        *input_open = r == 0;
+    }
+    if (FD_ISSET(fd, writable) && send_pending(fd) < 0)
+        return -1;
+    return 0;
+}
+
+/* Pass typed lines to the server and its bytes to standard output, with
+   one select() over both, until the server closes; returns 0, or -1 on an
+   error. */
 static int talk(int fd) {
-    /* TODO(step 8): loop: FD_ZERO() a readable and a writable set; always
-       FD_SET(fd, &readable); FD_SET(STDIN_FILENO, &readable) while input
-       is open and pending[] has room; FD_SET(fd, &writable) while
-       pending_len > 0. select(fd + 1, ...) (on EINTR go round again).
-       Then: socket readable -> print_reply(fd) (1 means the server
-       closed: return 0); stdin readable -> read_input() (1 means the end
-       of input); socket writable -> send_pending(fd). Any -1: return -1.
-       TODO(step 9): at the end of input, once pending_len is 0, call
-       shutdown(fd, SHUT_WR) once (report("shutdown") on -1) and keep
-       looping: the server's last words and its close are still to come. */
-    //{ step 8
     int input_open = 1, half_closed = 0;
     for (;;) {
-        if (!input_open && pending_len == 0 && !half_closed) {
-            /* All typed bytes are sent: tell the server we are done, but
-               keep reading, as its answers may still be on their way. */
-            if (shutdown(fd, SHUT_WR) < 0) {
-                report("shutdown");
-                return -1;
-            }
-            half_closed = 1;
-        }
+        if (half_close_when_done(fd, input_open, &half_closed) < 0)
+            return -1;
         fd_set readable, writable;
+        /* TODO(step 8): FD_ZERO() both sets; always FD_SET(fd, &readable);
+           FD_SET(STDIN_FILENO, &readable) while input is open and
+           pending[] has room; FD_SET(fd, &writable) while pending_len > 0.
+           Then select(fd + 1, ...) with no time limit (EINTR: go round
+           again); on_ready() then acts on what it says. */
+        //{ step 8
         FD_ZERO(&readable);
         FD_ZERO(&writable);
         FD_SET(fd, &readable);
@@ -223,28 +252,14 @@ static int talk(int fd) {
             report("select");
             return -1;
         }
-        if (FD_ISSET(fd, &readable)) {
-            int r = print_reply(fd);
-            if (r != 0)
-                return r < 0 ? -1 : 0; /* 1: the server closed, we are done */
-        }
-        if (FD_ISSET(STDIN_FILENO, &readable)) {
-            int r = read_input();
-            if (r < 0)
-                return -1;
-            input_open = r == 0;
-        }
-        if (FD_ISSET(fd, &writable) && send_pending(fd) < 0)
-            return -1;
+        //}
+        //> errno = ENOSYS;
+        //> report("select");
+        //> return -1;
+        int r = on_ready(fd, &readable, &writable, &input_open);
+        if (r != 0)
+            return r < 0 ? -1 : 0;
     }
-    //}
-    //> (void)fd;
-    //> (void)print_reply; /* written for you, above */
-    //> (void)read_input;
-    //> (void)send_pending;
-    //> errno = ENOSYS;
-    //> report("select");
-    //> return -1;
 }
 
 int main(int argc, char **argv) {

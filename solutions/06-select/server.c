@@ -61,6 +61,7 @@ static unsigned port = DEFAULT_PORT;
 static struct client *clients[FD_SETSIZE];
 static int accept_paused; /* out of fds: stop watching the listener */
 static volatile sig_atomic_t stopping; /* set by SIGINT and SIGTERM */
+static sigset_t wait_mask; /* the signal mask to wait in pselect() with */
 
 /* Print "server: WHAT HOST:PORT: reason" for the current errno. */
 static void report(const char *what) {
@@ -310,10 +311,22 @@ static size_t watch_lines(struct line_watch *w, const char *buf, size_t len,
     return len;
 }
 
+/* Can c's output buffer take more bytes? */
+static int has_room(const struct client *c) {
+    /* TODO(step 4): only while its output buffer is not full: a client
+       that sends and never reads must wait, not the server. */
+    //{ step 4
+    return c->out_len < sizeof c->out;
+    //}
+    //> return c != NULL; /* until then: always */
+}
+
 /* Read what client c sent straight into the free end of its output
-   buffer: the echo is the bytes themselves. Returns 0, or -1 when the
-   connection is broken. */
+   buffer, when it has room: the echo is the bytes themselves. Returns 0,
+   or -1 when the connection is broken. */
 static int read_client(struct client *c) {
+    if (!has_room(c))
+        return 0; /* no room for the echo: the bytes wait in the kernel */
     ssize_t n = recv(c->fd, c->out + c->out_len, sizeof c->out - c->out_len, 0);
     if (n < 0) {
         /* TODO(step 5): EAGAIN, EWOULDBLOCK and EINTR are no error; any
@@ -361,21 +374,14 @@ static int write_client(struct client *c) {
     return 0;
 }
 
-/* Can c's output buffer take more bytes? */
-static int has_room(const struct client *c) {
-    /* TODO(step 4): only while its output buffer is not full: a client
-       that sends and never reads must wait, not the server. */
-    //{ step 4
-    return c->out_len < sizeof c->out;
-    //}
-    //> return c != NULL; /* until then: always */
-}
-
-//{ step 1
 /* Fill the sets for select(): the listener, each client for reading while
    its output buffer has room, and for writing while it has output
    waiting. Returns the highest fd in the sets. */
 static int fill_sets(int listener, fd_set *readable, fd_set *writable) {
+    /* TODO(step 1): FD_ZERO() both sets; FD_SET() the listener unless
+       accept_paused, each client for reading unless closing and while
+       has_room(), for writing while output waits; return the highest fd. */
+    //{ step 1
     FD_ZERO(readable);
     FD_ZERO(writable);
     int max_fd = listener;
@@ -392,57 +398,61 @@ static int fill_sets(int listener, fd_set *readable, fd_set *writable) {
         max_fd = fd > max_fd ? fd : max_fd;
     }
     return max_fd;
+    //}
+    //> FD_ZERO(readable); /* until then, empty sets */
+    //> FD_ZERO(writable);
+    //> return listener;
 }
-//}
 
-/* Wait for events and handle them until SIGTERM or SIGINT; returns 0, or 1
-   after a fatal error. */
-static int serve(int listener, const sigset_t *wait_mask) {
-    /* TODO(step 1): write fill_sets(listener, &readable, &writable) above:
-       it fills the sets for select() (the listener unless accept_paused,
-       each client for reading unless closing and while has_room(), for
-       writing while output waits) and returns the highest fd in them.
-       Then, until stopping: fill_sets(), wait in select() (EINTR: go round
-       again), accept_clients() when the listener is ready, then
-       read_client()/write_client() each ready client; drop_client() one
-       that broke, or is closing with its echo all sent.
-       TODO(step 7): wait with pselect() and wait_mask instead. */
-    //{ step 1
+/* Act on what select() said: accept new clients, read and write the ready
+   ones, drop those that broke or are done; returns 0, or -1 after a fatal
+   error. */
+static int on_ready(int listener, fd_set *readable, fd_set *writable) {
+    if (FD_ISSET(listener, readable) && accept_clients(listener) < 0)
+        return -1;
+    for (int fd = 0; fd < FD_SETSIZE; fd++) {
+        struct client *c = clients[fd];
+        if (!c)
+            continue;
+        int broken = 0;
+        if (FD_ISSET(fd, readable))
+            broken = read_client(c) < 0;
+        if (!broken && FD_ISSET(fd, writable))
+            broken = write_client(c) < 0;
+        if (broken || (c->closing && c->out_len == 0))
+            drop_client(c);
+    }
+    return 0;
+}
+
+/* Wait for events in pselect() and act on them until SIGTERM or SIGINT;
+   returns 0, or 1 after a fatal error. */
+static int serve(int listener) {
     while (!stopping) {
         fd_set readable, writable;
         int max_fd = fill_sets(listener, &readable, &writable);
+        /* TODO(step 1): wait in select() until a fd in the sets is ready
+           (EINTR: go round again); on_ready() then acts on what it says.
+           TODO(step 7): wait with pselect() and wait_mask instead. */
+        //{ step 1
         /* pselect() is select() that unblocks the stop signals only while
            it waits (see block_stop_signals). */
-        if (pselect(max_fd + 1, &readable, &writable, NULL, NULL, wait_mask) <
-            0) {
+        if (pselect(max_fd + 1, &readable, &writable, NULL, NULL,
+                    &wait_mask) < 0) {
             if (errno == EINTR)
                 continue; /* a signal: the loop condition decides */
             report("select");
             return 1;
         }
-        if (FD_ISSET(listener, &readable) && accept_clients(listener) < 0)
+        //}
+        //> errno = ENOSYS; /* until then, no waiting: say which call */
+        //> fprintf(stderr, "server: select of %d fds: %s\n", max_fd + 1,
+        //>         strerror(errno));
+        //> return 1;
+        if (on_ready(listener, &readable, &writable) < 0)
             return 1;
-        for (int fd = 0; fd < FD_SETSIZE; fd++) {
-            struct client *c = clients[fd];
-            if (!c)
-                continue;
-            int broken = 0;
-            if (FD_ISSET(fd, &readable))
-                broken = read_client(c) < 0;
-            if (!broken && FD_ISSET(fd, &writable))
-                broken = write_client(c) < 0;
-            if (broken || (c->closing && c->out_len == 0))
-                drop_client(c);
-        }
     }
     return 0;
-    //}
-    //> (void)listener, (void)wait_mask; /* and these, written for you: */
-    //> (void)accept_clients, (void)read_client, (void)write_client;
-    //> (void)drop_client, (void)has_room;
-    //> errno = ENOSYS;
-    //> report("select");
-    //> return 1;
 }
 
 int main(int argc, char **argv) {
@@ -452,7 +462,6 @@ int main(int argc, char **argv) {
     /* The log goes to a file under a test: one line at a time makes each
        visible as soon as it is written. */
     setvbuf(stdout, NULL, _IOLBF, 0);
-    sigset_t wait_mask;
     if (catch_signals() < 0 || block_stop_signals(&wait_mask) < 0)
         return 1;
     int listener = open_listener(&addr);
@@ -460,7 +469,7 @@ int main(int argc, char **argv) {
         return 1;
     int status = 1;
     if (announce(listener) == 0 && set_nonblocking(listener) == 0)
-        status = serve(listener, &wait_mask);
+        status = serve(listener);
     for (int fd = 0; fd < FD_SETSIZE; fd++)
         if (clients[fd])
             drop_client(clients[fd]);

@@ -395,20 +395,49 @@ static int send_pending(int fd) {
     return 0;
 }
 
-/* Pass typed lines to the server and its bytes to standard output until
-   the server closes; returns 0, or -1 on an error. */
+/* Once input has ended and all of it is sent, half-close the connection
+   (once); returns 0 or -1. */
+static int half_close_when_done(int fd, int input_open, int *half_closed) {
+    if (input_open || pending_len > 0 || *half_closed)
+        return 0;
+    /* Tell the server we are done, but keep reading: its answers may
+       still be on their way. */
+    if (shutdown(fd, SHUT_WR) < 0) {
+        report("shutdown");
+        return -1;
+    }
+    *half_closed = 1;
+    return 0;
+}
+
+/* Act on what select() said of the socket and of standard input; returns
+   0 to go on, 1 when the server closed, -1 on an error. */
+static int on_ready(int fd, fd_set *readable, fd_set *writable,
+                    int *input_open) {
+    if (FD_ISSET(fd, readable)) {
+        int r = print_reply(fd);
+        if (r != 0)
+            return r; /* 1: the server closed, we are done */
+    }
+    if (FD_ISSET(STDIN_FILENO, readable)) {
+        int r = read_input();
+        if (r < 0)
+            return -1;
+        *input_open = r == 0;
+    }
+    if (FD_ISSET(fd, writable) && send_pending(fd) < 0)
+        return -1;
+    return 0;
+}
+
+/* Pass typed lines to the server and its bytes to standard output, with
+   one select() over both, until the server closes; returns 0, or -1 on an
+   error. */
 static int talk(int fd) {
     int input_open = 1, half_closed = 0;
     for (;;) {
-        if (!input_open && pending_len == 0 && !half_closed) {
-            /* All typed bytes are sent: tell the server we are done, but
-               keep reading, as its answers may still be on their way. */
-            if (shutdown(fd, SHUT_WR) < 0) {
-                report("shutdown");
-                return -1;
-            }
-            half_closed = 1;
-        }
+        if (half_close_when_done(fd, input_open, &half_closed) < 0)
+            return -1;
         fd_set readable, writable;
         FD_ZERO(&readable);
         FD_ZERO(&writable);
@@ -423,19 +452,9 @@ static int talk(int fd) {
             report("select");
             return -1;
         }
-        if (FD_ISSET(fd, &readable)) {
-            int r = print_reply(fd);
-            if (r != 0)
-                return r < 0 ? -1 : 0; /* 1: the server closed, we are done */
-        }
-        if (FD_ISSET(STDIN_FILENO, &readable)) {
-            int r = read_input();
-            if (r < 0)
-                return -1;
-            input_open = r == 0;
-        }
-        if (FD_ISSET(fd, &writable) && send_pending(fd) < 0)
-            return -1;
+        int r = on_ready(fd, &readable, &writable, &input_open);
+        if (r != 0)
+            return r < 0 ? -1 : 0;
     }
 }
 
