@@ -28,21 +28,14 @@ wait_server_line() {
   its last lines of output: $(tail -n 4 "$LAB_TMP/server.out" | paste -sd'|' -)" "$3"
 }
 
-# Run the idle-check peer against the server with --idle $1, as peer_ok
-# does (failing with its diagnosis and the cause $2), but keep its report:
-# sets IDLE_CENTIS to how long the idle client was silent before it was
+# Run the idle-check peer against the server with --idle $1 (peer_ok,
+# with the likely cause $2) and read its report (PEER_OUTPUT): sets
+# IDLE_CENTIS to how long the idle client was silent before it was
 # dropped, in 1/100 s, and writes its HOST:PORT to $LAB_TMP/idle-client.
 idle_check_timed() {
-    local LAB_CALL_TIMEOUT=$((LAB_CALL_TIMEOUT > LAB_CALL_TIMEOUT_FLOOR ? LAB_CALL_TIMEOUT : LAB_CALL_TIMEOUT_FLOOR))
-    LAB_REPRO+=("tests/harness/peer.py idle-check --port $SERVER_PORT --idle $1")
-    local out rc=0
-    out=$(timeout -k 1 $((LAB_CALL_TIMEOUT + 3)) "${PEER[@]}" idle-check \
-        --host "$SERVER_HOST" --port "$SERVER_PORT" --timeout "$LAB_CALL_TIMEOUT" \
-        --idle "$1" --report "$LAB_TMP/idle-client" 2>&1 3>&-) || rc=$?
-    [ $rc -ge 124 ] && out+=$'\n'"(the harness peer was stopped at its time bound)"
-    [ $rc -eq 0 ] || lab_fail "$out" "$2"
-    [[ $out =~ dropped\ after\ ([0-9]+\.[0-9]+)\ s ]] ||
-        lab_fail "the idle-check peer did not say when it was dropped: $out"
+    peer_ok --why "$2" idle-check --idle "$1" --report "$LAB_TMP/idle-client"
+    [[ $PEER_OUTPUT =~ dropped\ after\ ([0-9]+\.[0-9]+)\ s ]] ||
+        lab_fail "the idle-check peer did not say when it was dropped: $PEER_OUTPUT"
     IDLE_CENTIS=$(lab_centis "${BASH_REMATCH[1]}")
 }
 

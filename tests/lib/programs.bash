@@ -203,6 +203,7 @@ run_client_timed() {
 # Run harness client peer NAME against the server with ARGS and fail with
 # its transcript unless it is satisfied. The first argument may be
 # --why "TEXT": a diagnosis of the usual causes, added to the transcript.
+# Sets PEER_OUTPUT: what the peer said (its report of a success too).
 peer_ok() {
     local LAB_CALL_TIMEOUT=$((LAB_CALL_TIMEOUT > LAB_CALL_TIMEOUT_FLOOR ? LAB_CALL_TIMEOUT : LAB_CALL_TIMEOUT_FLOOR))
     local why=''
@@ -217,6 +218,7 @@ peer_ok() {
     out=$(timeout -k 1 $((LAB_CALL_TIMEOUT + 3)) "${PEER[@]}" "$name" \
         --host "$SERVER_HOST" --port "$SERVER_PORT" --timeout "$LAB_CALL_TIMEOUT" \
         "$@" 2>&1 3>&-) || rc=$?
+    PEER_OUTPUT=$out
     [ $rc -eq 0 ] && return 0
     [ $rc -ge 124 ] && out+=$'\n'"(the harness peer was stopped at its time bound)"
     lab_fail "$out" "$why"
