@@ -64,14 +64,12 @@ expect_case() {
 
 @test "a server that listens and never accepts: the echo steps time out" {
     expect_case never_accepts --pass 1,4,5,6 \
-        --fail "2,3:no more bytes arrived within [0-9.]+ s" \
-        --fail "7:client .*: killed after [0-9]+ s"
+        --fail "2,3,7:no more bytes arrived within [0-9.]+ s"
 }
 
 @test "a server that accepts and never answers: the echo steps time out" {
     expect_case never_answers --pass 1,4,5,6 \
-        --fail "2,3:no more bytes arrived within [0-9.]+ s" \
-        --fail "7:client .*: killed after [0-9]+ s"
+        --fail "2,3,7:no more bytes arrived within [0-9.]+ s"
 }
 
 @test "a server that crashes on the first connection: 'signal 11 (SIGSEGV)'" {
@@ -107,7 +105,9 @@ expect_case() {
 }
 
 @test "a server that leaves a setsid daemon and files behind: all of it is removed" {
-    expect_case daemonizes --pass 1,2,3,4,5,6,7
+    # Step 7 restarts the server on its port, which the daemon still holds.
+    expect_case daemonizes --pass 1,2,3,4,5,6 \
+        --fail "7:a socket still listens there, though the first server exited"
     # The sandbox's log: after each step it killed the daemon and removed
     # its files (the leftovers test checks that nothing is left).
     local log
