@@ -15,19 +15,6 @@ teardown() {
     lab_teardown
 }
 
-# Wait up to $2 seconds for a line of the server's stdout matching the
-# extended regex $1; fail with the usual causes $3 when none comes.
-wait_server_line() {
-    local end=$((${EPOCHREALTIME//[!0-9]/} + $2 * 1000000))
-    while :; do
-        grep -Eq -- "$1" "$LAB_TMP/server.out" && return 0
-        [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ] || break
-        sleep 0.02 # polling for the line, with a deadline
-    done
-    lab_fail "the server printed no line matching: $1
-  its last lines of output: $(tail -n 4 "$LAB_TMP/server.out" | paste -sd'|' -)" "$3"
-}
-
 # Run the idle-check peer against the server with --idle $1 (peer_ok,
 # with the likely cause $2) and read its report (PEER_OUTPUT): sets
 # IDLE_CENTIS to how long the idle client was silent before it was

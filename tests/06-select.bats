@@ -18,19 +18,6 @@ teardown() {
     lab_teardown
 }
 
-# Wait up to $2 seconds for the server to hold no more than $1 open fds;
-# fail with the count and the usual causes ($3).
-wait_fd_count() {
-    local want=$1 secs=$2 i now
-    for ((i = 0; i < secs * 50; i++)); do
-        now=$(proc_fd_count "$SERVER_PID")
-        [ "$now" -le "$want" ] && return 0
-        sleep 0.02 # polling for the fds to be closed, with a deadline
-    done
-    lab_fail "the server still has $now open fds ${secs} s after its clients left; it had $want before they came" \
-        "$3"
-}
-
 @test "step 1: two clients are served at once, and bye ends only its own session" {
     start_server
     why="watch the listener and every client with select(), accept() when the listener is readable, recv() when a client is, and send the echo when its socket is writable; make every socket non-blocking (accept_clients takes connections until EAGAIN). select()'s first argument is the highest fd PLUS ONE: select(max_fd, ...) never reports the newest client (nfds off by one?)"
@@ -51,25 +38,10 @@ wait_fd_count() {
 @test "step 3: one process with exactly one thread serves ten clients at once" {
     start_server
     lab_start_holder "each of ten clients sends a line first: serve every client through select(), not one at a time" hold-many --connections 10 --timeout 30
-    # Idle clients, idle server: select() must sleep, not spin. Measured as
-    # the time it was runnable, which a spinning loop fills even when a
-    # busy machine gives it few CPU ticks.
-    local t0 t1
-    t0=$(proc_runnable_ms "$SERVER_PID")
-    sleep 1 # measuring: how long an idle server is runnable in one second
-    t1=$(proc_runnable_ms "$SERVER_PID")
-    [ $((t1 - t0)) -le 250 ] ||
-        lab_fail "with ten idle clients the server was busy (running, or waiting for a CPU) $((t1 - t0)) ms of one second: it spins instead of sleeping in select()" \
-            "select() must wait: no timeout of 0, and watch a client for writing only while it has output waiting (a socket is almost always writable)"
-    local threads procs
-    threads=$(proc_thread_count "$SERVER_PID")
-    procs=$(pgrep -g "$SERVER_PID" | wc -l)
-    [ "$threads" -eq 1 ] ||
-        lab_fail "the server has $threads threads (/proc/$SERVER_PID/task) while 10 clients are connected; expected exactly 1" \
-            "no pthread_create() in this lesson: one select() loop waits for all the clients, so one thread serves them all"
-    [ "$procs" -eq 1 ] ||
-        lab_fail "the server runs as $procs processes while 10 clients are connected; expected exactly 1" \
-            "no fork() in this lesson: one select() loop serves every client from one process"
+    # Idle clients, idle server: select() must sleep, not spin.
+    expect_idle_cpu 10 100 \
+        "select() must wait: no timeout of 0, and watch a client for writing only while it has output waiting (a socket is almost always writable)"
+    expect_one_thread 10 "select()"
     peer_ok --why "with ten idle clients connected, a new one must still be served: never block on one client (recv() only what select() reported readable)" \
         echo-client --message 'an eleventh client\n'
 }

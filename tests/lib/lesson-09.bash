@@ -41,19 +41,6 @@ ss_field() {
     grep -oE "(^|[ ,(])$1:?[0-9]+" <<<"$2" | head -n 1 | grep -oE '[0-9]+$' || true
 }
 
-# Wait up to $2 seconds for a line matching the extended regex $1 in the
-# server's output; fails the step with $3 as the likely cause.
-wait_server_line() {
-    local end=$((${EPOCHREALTIME//[!0-9]/} + $2 * 1000000))
-    while :; do
-        grep -Eq -- "$1" "$LAB_TMP/server.out" && return 0
-        [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ] || break
-        sleep 0.02 # polling for the server's line, with a deadline
-    done
-    lab_fail "the server did not print a line matching: $1
-  it printed: $(lab_escape_file "$LAB_TMP/server.out")" "$3"
-}
-
 # Wait up to $2 seconds for a line matching $1 in the server peer's
 # report (PEER_OUT); sets PEER_LINE.
 wait_peer_line() {

@@ -119,19 +119,6 @@ use_dual_localhost() {
     skip "localhost is only ${LAB13_LOCALHOST:-unknown} on this machine, and trying the next address needs two: add '::1 localhost' to /etc/hosts; $how"
 }
 
-# Wait up to $2 seconds for a line of the server's stdout to match the
-# extended regex $1; fail with the log and the usual causes ($3).
-wait_server_line() {
-    local regex=$1 secs=$2 end
-    end=$((${EPOCHREALTIME//[!0-9]/} + secs * 1000000))
-    while [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ]; do
-        grep -Eq -- "$regex" "$LAB_TMP/server.out" && return 0
-        lab_nap 20 # polling for the log line, with a deadline
-    done
-    lab_fail "the server's log has no line matching: $regex
-  its stdout was: $(lab_escape_file "$LAB_TMP/server.out")" "$3"
-}
-
 # Fail unless the client's stderr is exactly one line matching the
 # extended regex $1; $2: the usual causes. (Like common.bash's
 # expect_client_error, but also when stderr is empty.)

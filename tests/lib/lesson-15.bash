@@ -7,7 +7,6 @@
 #                          (sets HOLD_PID, HOLD_OUT)
 #   wait_chat_peer S WHY   wait_peer_client: wait for that peer to exit
 #                          satisfied
-#   wait_fd_count N S WHY  wait for the server to hold at most N fds
 
 # Make SOCK_DIR under /tmp (the test's own folder is closed to the sandbox
 # uid), writable by anyone, sticky.
@@ -32,21 +31,6 @@ start_chat_peer() {
 # Wait up to $1 seconds for that peer to exit; fail with its transcript
 # and $2 unless it exited satisfied (common.bash's wait_peer_client).
 wait_chat_peer() { wait_peer_client "$@"; }
-
-# Wait up to $2 seconds for the server to hold no more than $1 open fds;
-# fail with the count and $3.
-wait_fd_count() {
-    local want=$1 secs=$2 now
-    local end=$((${EPOCHREALTIME//[!0-9]/} + secs * 1000000))
-    while :; do
-        now=$(proc_fd_count "$SERVER_PID")
-        [ "$now" -le "$want" ] && return 0
-        [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ] || break
-        lab_nap 20 # polling for the fds to be closed, with a deadline
-    done
-    lab_fail "the server still has $now open fds ${secs} s after its clients left; it had $want before they came" \
-        "$3"
-}
 
 # Wait up to 3 s for the server's line "admin on $1"; fail if it exits or
 # never says it.
