@@ -109,14 +109,6 @@ expect_reachable() {
         "print one line: server: bind HOST:PORT: strerror(errno)"
 }
 
-# Succeed if a TCP socket listens on 127.0.0.1 or any address, port $1
-# (/proc/net/tcp: state 0A is LISTEN).
-port_listened() {
-    local hex
-    printf -v hex '%04X' "$1"
-    grep -qE "^ *[0-9]+: (0100007F|00000000):$hex 00000000:0000 0A " /proc/net/tcp
-}
-
 @test "step 7: end to end, the client gets its echo, again from a server restarted on the same port" {
     port=$(free_port)
     start_server 127.0.0.1 "$port"
@@ -126,7 +118,7 @@ port_listened() {
     wait_server_exit 2
     expect_server_status 0
     if ! start_server_diagnosed 127.0.0.1 "$port"; then
-        port_listened "$port" && lab_fail \
+        lab_port_listened "$port" && lab_fail \
             "the server could not be started again on port $port: a socket still listens there, though the first server exited" \
             "a process of the first server outlived it with the listening socket open (a child of fork(), a daemon): a server that exits leaves nothing running"
         lab_fail "the server could not be started again on port $port right after a client left" \

@@ -35,12 +35,8 @@ start_signal_storm() {
         </dev/null >/dev/null 2>&1 3>&- 219>&- &
     STORM_PID=$!
     LAB_PGIDS+=("$STORM_PID")
-    local end=$((${EPOCHREALTIME//[!0-9]/} + 5000000))
-    until [ -e "$LAB_TMP/storm.stop.started" ]; do
-        [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ] ||
-            lab_fail "the signal storm did not start within 5 s (a harness problem)"
-        lab_nap 10 # polling for the storm's first round, with a deadline
-    done
+    lab_wait_for '[ -e "$LAB_TMP/storm.stop.started" ]' 5 ||
+        lab_fail "the signal storm did not start within 5 s (a harness problem)"
 }
 
 # End the signal storm and wait until it is over.

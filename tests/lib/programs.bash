@@ -400,13 +400,18 @@ wait_client_exit() {
 
 # ---------------------------------------------------------------- other programs (tests/docs: nc, socat, the Python counterparts)
 
-# Wait until a socket listens on TCP port $1 (UDP with $2 = udp), read from
-# /proc/net, without connecting: some servers serve one client only.
-lab_wait_port() {
+# Succeed if a socket listens on TCP port $1 now (UDP with $2 = udp, bound),
+# read from /proc/net, without connecting: some servers serve one client only.
+lab_port_listened() {
     local hex table=/proc/net/tcp state=0A
     [ "${2:-tcp}" = udp ] && table=/proc/net/udp state=07
-    hex=$(printf ':%04X 00000000:0000 %s' "$1" "$state")
-    lab_wait_for "grep -q '$hex' $table" 3 ||
+    printf -v hex ':%04X 00000000:0000 %s ' "$1" "$state"
+    grep -qF "$hex" "$table"
+}
+
+# Wait until a socket listens on TCP port $1 (UDP with $2 = udp).
+lab_wait_port() {
+    lab_wait_for "lab_port_listened $1 ${2:-tcp}" 3 ||
         lab_fail "nothing listens on port $1: $(head -c 300 "$LAB_TMP/bg.out")"
 }
 
