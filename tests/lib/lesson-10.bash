@@ -5,9 +5,7 @@
 #                         state file in; sets STATE_DIR (removed at teardown)
 #   start_sensor NAME ARGS  this lesson's client (a sensor) in the background
 #   wait_sensors S        wait for every started sensor to exit 0
-#   wait_peer_done S      wait for the harness server peer to finish, satisfied
 #   kill_server           SIGKILL the collector and wait until it is gone
-#   wait_fds_at_most N S  wait until the collector holds at most N fds
 
 SENSOR_PIDS=()
 SENSOR_NAMES=()
@@ -66,23 +64,6 @@ wait_sensors() {
     done
 }
 
-# Wait up to $1 seconds for the start_peer_server peer to exit; fail with
-# its report unless it was satisfied. $2: the usual causes.
-wait_peer_done() {
-    local end=$((${EPOCHREALTIME//[!0-9]/} + $1 * 1000000))
-    while lab_alive "$PEER_PID" && [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ]; do
-        sleep 0.02 # polling for the peer's verdict, with a deadline
-    done
-    if lab_alive "$PEER_PID"; then
-        lab_fail "the harness collector was still waiting $1 s later:
-$(tail -n 5 "$PEER_OUT")" "${2:-}"
-        return 1
-    fi
-    lab_reap "$PEER_PID"
-    [ "$LAB_REAPED" -eq 0 ] && return 0
-    lab_fail "$(grep -v '^listening on' "$PEER_OUT" | tail -n 8)" "${2:-}"
-}
-
 # Kill the collector with SIGKILL (a crash: no handler runs) and wait
 # until it is gone.
 kill_server() {
@@ -95,14 +76,3 @@ kill_server() {
     LAB_REPRO+=("kill -KILL %1    # the collector crashes")
 }
 
-# Wait up to $2 seconds until the collector holds at most $1 open fds (the
-# connections of sensors that left are closed); carries on either way:
-# a collector that leaks them fails where that is checked, not here.
-wait_fds_at_most() {
-    local most=$1 end=$((${EPOCHREALTIME//[!0-9]/} + $2 * 1000000))
-    while [ "$(proc_fd_count "$SERVER_PID")" -gt "$most" ] &&
-        [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ]; do
-        lab_nap 20 # polling for the closes, with a deadline
-    done
-    return 0
-}

@@ -285,23 +285,29 @@ lab_start_holder() {
     LAB_PEER_WHY=$1 start_peer_client "${@:2}"
 }
 
-# Wait up to $1 seconds for the start_peer_client peer to exit; fail with
-# the end of its output and $2 (the likely cause) unless it exited
-# satisfied (status 0).
-wait_peer_client() {
-    local end=$((${EPOCHREALTIME//[!0-9]/} + $1 * 1000000))
-    while lab_alive "$HOLD_PID" && [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ]; do
+# Wait up to $3 seconds for the peer $1 (its output in file $2) to exit;
+# fail with the end of its output and $4 (the likely cause) unless it
+# exited satisfied (status 0).
+lab_wait_peer() {
+    local pid=$1 out=$2 secs=$3
+    local end=$((${EPOCHREALTIME//[!0-9]/} + secs * 1000000))
+    while lab_alive "$pid" && [ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ]; do
         lab_nap 20 # polling for the peer's verdict, with a deadline
     done
-    if lab_alive "$HOLD_PID"; then
-        lab_fail "the harness peer was still waiting $1 s later:
-$(tail -n 5 "$HOLD_OUT")" "$2"
+    if lab_alive "$pid"; then
+        lab_fail "the harness peer was still waiting $secs s later:
+$(tail -n 5 "$out")" "${4:-}"
         return 1
     fi
-    lab_reap "$HOLD_PID"
+    lab_reap "$pid"
     [ "$LAB_REAPED" -eq 0 ] && return 0
-    lab_fail "$(tail -n 8 "$HOLD_OUT")" "$2"
+    lab_fail "$(grep -v '^listening on' "$out" | tail -n 8)" "${4:-}"
 }
+
+# Wait up to $1 seconds for the start_peer_client peer / the
+# start_peer_server peer to exit satisfied; $2: the likely cause.
+wait_peer_client() { lab_wait_peer "$HOLD_PID" "$HOLD_OUT" "$@"; }
+wait_peer_server() { lab_wait_peer "$PEER_PID" "$PEER_OUT" "$@"; }
 
 # ---------------------------------------------------------------- a client with an idle stdin (lesson 06)
 
