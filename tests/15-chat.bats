@@ -73,7 +73,7 @@ expected \"* you are tools\", a \"* online (2): ...\" line and \"* bye\"" \
         lab_fail "socat saw: $out
 expected \"* you are sox\"" \
             "socat sends CRLF here: cut the \\r before the newline"
-    wait_chat_peer 6 "the nc and socat clients' lines reach the others, and their end-of-file is a leave"
+    wait_peer_client 6 "the nc and socat clients' lines reach the others, and their end-of-file is a leave"
 }
 
 @test "step 7: a client that never reads is dropped; the room does not wait for it" {
@@ -115,7 +115,7 @@ expected \"* you are sox\"" \
     kill -INT "$SERVER_PID"
     wait_server_exit 3
     expect_server_status 0 "catch SIGINT and SIGTERM (the handler sets a flag), let the wait end with EINTR, then clean up and return 0"
-    wait_chat_peer 5 "on the way out, queue a goodbye line on every client, send it, then close() every client"
+    wait_peer_client 5 "on the way out, queue a goodbye line on every client, send it, then close() every client"
     [ ! -e "$SOCK_DIR/admin.sock" ] ||
         lab_fail "the admin socket file $SOCK_DIR/admin.sock is still there after the server exited" \
             "close() does not remove a Unix socket's file: unlink() it on the way out, or the next start fails with EADDRINUSE"

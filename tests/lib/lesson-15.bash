@@ -5,8 +5,6 @@
 #                          socket in; sets SOCK_DIR (removed by chat_cleanup)
 #   start_chat_peer NAME ARGS  start_peer_client with the room's likely cause
 #                          (sets HOLD_PID, HOLD_OUT)
-#   wait_chat_peer S WHY   wait_peer_client: wait for that peer to exit
-#                          satisfied
 
 # Make SOCK_DIR under /tmp (the test's own folder is closed to the sandbox
 # uid), writable by anyone, sticky.
@@ -27,10 +25,6 @@ chat_cleanup() {
 start_chat_peer() {
     lab_start_holder "each client's first line is its nickname, answered \"* you are NICK\" (step 1), and the others hear \"* NICK joined\" (step 2)" "$@"
 }
-
-# Wait up to $1 seconds for that peer to exit; fail with its transcript
-# and $2 unless it exited satisfied (common.bash's wait_peer_client).
-wait_chat_peer() { wait_peer_client "$@"; }
 
 # Wait up to 3 s for the server's line "admin on $1"; fail if it exits or
 # never says it.
