@@ -49,7 +49,7 @@ TARGETS := $(addprefix $(BUILD)/,$(PROGRAMS) $(SOLUTION_PROGRAMS))
 GRADE := python3 tests/grader/grade.py
 export LAB_ROOT := $(CURDIR)
 
-.PHONY: all lab check grade test doctor setup dist clean
+.PHONY: all lab check grade test mutants doctor setup dist clean
 
 # ---------------------------------------------------------------- lesson programs
 
@@ -157,6 +157,11 @@ bench: setup-quiet
 # the harness, grader and REPL pass their own tests (tests/lib/selftest).
 test: setup-quiet
 	@tests/lib/selftest
+
+# The long proof of the mutants: each one fails *first* at its named step,
+# every earlier step passing (make test runs the named step alone).
+mutants: setup-quiet
+	@tests/lib/mutants --first $(LESSONS)
 
 # ---------------------------------------------------------------- the hand-out
 

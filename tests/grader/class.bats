@@ -165,6 +165,33 @@ ben,0,0" ]
     [[ $output == *"no folder"* ]]
 }
 
+@test "--plan runs only the steps it names for a student; a malformed plan stops the grader in one line" {
+    mkdir -p "$SELFTEST/planned/ana/01-echo-once"
+    cp "$ROOT"/solutions/01-echo-once/*.c "$SELFTEST/planned/ana/01-echo-once/"
+    echo '{"ana": {"01": [5, 2]}}' >"$SELFTEST/plan.json"
+    run timeout 120 "${LAB_PYTHON:-python3}" "$ROOT/tests/grader/grade.py" class "$SELFTEST/planned" \
+        --lesson 01 --plan "$SELFTEST/plan.json" --build "$SELFTEST/build-plan" \
+        --reports "$SELFTEST/reports-plan"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    query "$SELFTEST/reports-plan/grades.json" '[(s["step"], s["passed"], s["ran"])
+        for s in j["students"][0]["lessons"][0]["steps"]] == [(1, False, False),
+        (2, True, True), (3, False, False), (4, False, False), (5, True, True),
+        (6, False, False), (7, False, False)]'
+    query "$SELFTEST/reports-plan/grades.json" 'j["students"][0]["lessons"][0]["steps"][0]["transcript"]
+        == "not run: only steps 2, 5 were run"'
+    for bad in '{"ana": {"01": []}}' '{"ana": [2]}' '{"ana": {"01": ["2"]}}' 'not json'; do
+        echo "$bad" >"$SELFTEST/bad-plan.json"
+        run "${LAB_PYTHON:-python3}" "$ROOT/tests/grader/grade.py" class "$SELFTEST/planned" \
+            --lesson 01 --plan "$SELFTEST/bad-plan.json" --build "$SELFTEST/build-plan" \
+            --reports "$SELFTEST/reports-plan"
+        echo "$bad -> $status: $output"
+        [ "$status" -eq 2 ]
+        [ "${#lines[@]}" -eq 1 ]
+        [[ ${lines[0]} == *"--plan $SELFTEST/bad-plan.json: "* ]]
+    done
+}
+
 @test "the grader's unit tests (weights, names, layouts, TAP, bounds)" {
     run "${LAB_PYTHON:-python3}" -m unittest discover -s "$ROOT/tests/grader" -p 'test_*.py'
     echo "$output"

@@ -111,6 +111,9 @@ def main(argv):
     k.add_argument("--first-failure", action="store_true",
                    help="skip the steps after a lesson's first failing one "
                    "(tests/lib/mutants: where a wrong program first fails)")
+    k.add_argument("--plan", help="JSON file {FOLDER: {NN: [STEP, ...]}}: "
+                   "run only these steps of these students' lessons "
+                   "(tests/lib/mutants: a wrong program's named step)")
 
     args = p.parse_args(argv)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

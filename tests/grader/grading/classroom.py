@@ -2,6 +2,7 @@
 """
 
 import csv
+import json
 import os
 import re
 import shutil
@@ -123,6 +124,7 @@ def cmd_class(args):
         die("%s: make cannot build in a path with spaces or special "
             "characters; pass --build DIR" % build_root)
     weight = load_weights(args.weights)
+    plan = load_plan(args.plan)
     os.makedirs(build_root, exist_ok=True)
     work = Workspace.when_needed(build_root)
     asked_build_root = build_root
@@ -158,7 +160,9 @@ def cmd_class(args):
     tasks = [(s, l) for s in students for l in lessons]
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         futures = [pool.submit(grade_student_lesson, s, l, bin_name, sandbox,
-                               weight, args.sanitize) for s, l in tasks]
+                               weight, args.sanitize,
+                               plan.get(s["folder"], {}).get(l[:2]))
+                   for s, l in tasks]
         done = [f.result() for f in futures]
     seconds = time.monotonic() - started
     if work:
@@ -181,13 +185,34 @@ def cmd_class(args):
 
 
 def grade_student_lesson(student, lesson, bin_name, sandbox, weight,
-                         sanitize):
-    """Grade one lesson of one student from their copied sources."""
+                         sanitize, only=None):
+    """Grade one lesson of one student from their copied sources (only the
+    step numbers in only, if given)."""
     bin_dir = os.path.join(student["home"], bin_name)
     programs = programs_of(os.path.join(ROOT, "lessons", lesson))
     return grade_safely(lesson, "lessons", student["src"], bin_dir,
                         sandbox, weight, sanitize, programs,
-                        student["problems"].get(lesson))
+                        student["problems"].get(lesson), only)
+
+
+def load_plan(path):
+    """The --plan file: {folder: {NN: [step, ...]}} ({} without one); dies
+    with a one-line error when it is not that."""
+    if not path:
+        return {}
+    try:
+        with open(path) as f:
+            plan = json.load(f)
+        ok = isinstance(plan, dict) and all(
+            isinstance(v, dict) and all(
+                isinstance(steps, list) and steps and
+                all(type(n) is int and n > 0 for n in steps)
+                for steps in v.values()) for v in plan.values())
+    except (OSError, ValueError) as e:
+        die("--plan %s: %s" % (path, e))
+    if not ok:
+        die("--plan %s: not {FOLDER: {NN: [STEP, ...]}}" % path)
+    return plan
 
 
 def write_class_reports(students, lessons, reports, seconds, args):

@@ -12,19 +12,32 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .record import LESSON, SANDBOX, STEP, compile_map, failed_lesson
 from .config import LOG_LIMIT, STEP_BOUND, remove
-from .catalog import steps_of
-from .sandbox import Sandbox
+from .catalog import programs_of, steps_of
+from .sandbox import Sandbox, Slot
 from .build import build
 from .bats import RunOptions, run_bats, shard_steps, test_env
 
 
 def grade_lesson(lesson, impl, src, bin_dir, sandbox, weight, sanitize,
-                 programs=None, problems=None):
-    """Build and test one lesson; return its result record."""
+                 programs=None, problems=None, only=None):
+    """Build and test one lesson (only the step numbers in the list only,
+    if given); return its result record."""
     started = time.monotonic()
     names = steps_of(lesson)
-    slot = sandbox.acquire("socklab-%d-%d-%s" % (
-        os.getpid(), random.randrange(1 << 30), lesson[:2]))
+    if only is None and RunOptions.only_step is not None:
+        only = [RunOptions.only_step]
+    if only is not None:
+        only = sorted(set(only))
+    tag = "socklab-%d-%d-%s" % (os.getpid(), random.randrange(1 << 30),
+                                lesson[:2])
+    # A lesson with no program handed in builds and runs nothing: no uid
+    # to take, no process or file of it to look for (a class of mutants
+    # is hundreds of students with one lesson each).
+    handed_in = bool(problems) or any(os.path.isfile(os.path.join(
+        src, lesson, p + ".c")) for p in (programs if programs is not None
+                                          else programs_of(os.path.join(
+                                              src, lesson))))
+    slot = sandbox.acquire(tag) if handed_in else Slot(None, None, tag)
     held = [round(time.time(), 3)]
     try:
         compiled = build(lesson, src, bin_dir, slot, sanitize, programs,
@@ -39,11 +52,10 @@ def grade_lesson(lesson, impl, src, bin_dir, sandbox, weight, sanitize,
         remove(log)
         if submitted:
             outcome, stopped, other, left, stray, cleaned = run_shards(
-                lesson, impl, bin_dir, sandbox, slot, sanitize, log)
+                lesson, impl, bin_dir, sandbox, slot, sanitize, log, only)
         else:
             outcome, stopped, other = {}, False, ""
-            left, stray = slot.kill_all(), slot.sweep_files()
-            cleaned = read_log(log)
+            left, stray, cleaned = 0, [], []
     finally:
         slot.release()
         held.append(round(time.time(), 3))
@@ -54,8 +66,10 @@ def grade_lesson(lesson, impl, src, bin_dir, sandbox, weight, sanitize,
         not_run = None
         if note and note.startswith("skip not run:"):
             not_run = note[len("skip not run: "):]
-        elif RunOptions.only_step is not None and i != RunOptions.only_step:
-            not_run = "only step %d was run" % RunOptions.only_step
+        elif only is not None and i not in only:
+            not_run = "only step%s %s %s run" % (
+                "s" if len(only) > 1 else "", ", ".join(map(str, only)),
+                "were" if len(only) > 1 else "was")
         if not_run:
             passed, transcript = False, "not run: " + not_run
         elif not submitted:
@@ -90,12 +104,14 @@ def grade_lesson(lesson, impl, src, bin_dir, sandbox, weight, sanitize,
                              files_removed=stray, cleaned=cleaned))
 
 
-def run_shards(lesson, impl, bin_dir, sandbox, slot, sanitize, log):
-    """Run the lesson's test: in one go, or its steps in groups at once
-    (shard_steps), each group with a sandbox uid of its own (a step's
-    teardown kills every process of its uid). Returns (outcome, stopped,
-    other output, processes left, files swept, the sandbox log)."""
-    groups = shard_steps(len(steps_of(lesson)))
+def run_shards(lesson, impl, bin_dir, sandbox, slot, sanitize, log,
+               only=None):
+    """Run the lesson's test (the steps in only, in order, if given): in
+    one go, or its steps in groups at once (shard_steps), each group with
+    a sandbox uid of its own (a step's teardown kills every process of its
+    uid). Returns (outcome, stopped, other output, processes left, files
+    swept, the sandbox log)."""
+    groups = [only] if only else shard_steps(len(steps_of(lesson)))
     slots = [slot] + [sandbox.acquire("%s-%d" % (slot.tag, k))
                       for k in range(1, len(groups))]
     logs = [log] + ["%s.%d" % (log, k) for k in range(1, len(groups))]
@@ -130,12 +146,12 @@ def run_shards(lesson, impl, bin_dir, sandbox, slot, sanitize, log):
 
 
 def grade_safely(lesson, impl, src, bin_dir, sandbox, weight, sanitize,
-                 programs=None, problems=None):
+                 programs=None, problems=None, only=None):
     """grade_lesson, but a failure of the grader itself (a bug, a full
     disk) fails that lesson with the reason instead of the whole run."""
     try:
         return grade_lesson(lesson, impl, src, bin_dir, sandbox, weight,
-                            sanitize, programs, problems)
+                            sanitize, programs, problems, only)
     except Exception as e:   # noqa: BLE001 - reported, never hidden
         why = "the grader failed on this lesson: %s: %s" % (
             type(e).__name__, e)
