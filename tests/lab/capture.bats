@@ -55,24 +55,41 @@ teardown() {
 }
 
 @test "every lesson's program can be captured" {
-    local d n port
+    local d n out ports i=0
+    # All at once, each on a port of its own: each waits out its bound.
+    read -r -a ports < <(free_ports 20)
     for d in "$LAB_ROOT"/solutions/[0-9][0-9]-*; do
         n=$(basename "$d")
-        port=$(free_port)
+        out=$BATS_TEST_TMPDIR/$n.out
         if [ -f "$d/client.c" ]; then # nobody listens there: SYN and RST
-            LAB_RUN_TIMEOUT=3 lab_run capture "${n%%-*}" client --ref 127.0.0.1 "$port" hi
-            if grep -q '^usage: ' <<<"$output"; then # one that takes no message
-                LAB_RUN_TIMEOUT=3 lab_run capture "${n%%-*}" client --ref 127.0.0.1 "$port"
-            fi
-            grep -qE '  (SYN|datagram, [0-9]+ bytes)$' <<<"$output" || {
-                echo "capture of $n client showed no packet:" >&2
-                echo "$output" >&2
-                return 1
-            }
+            (
+                LAB_RUN_TIMEOUT=3 lab_run_bg "$out" capture "${n%%-*}" client --ref 127.0.0.1 "${ports[i]}" hi
+                wait
+                if grep -q '^usage: ' "$out"; then # one that takes no message
+                    LAB_RUN_TIMEOUT=3 lab_run_bg "$out" capture "${n%%-*}" client --ref 127.0.0.1 "${ports[i]}"
+                    wait
+                fi
+            ) &
         else # a server alone: it listens on the port it was given
-            LAB_RUN_TIMEOUT=2 lab_run capture "${n%%-*}" server --ref 127.0.0.1 "$port"
-            assert_line --regexp "^packets on port $port "
+            LAB_RUN_TIMEOUT=2 lab_run_bg "$out" capture "${n%%-*}" server --ref 127.0.0.1 "${ports[i]}"
         fi
+        i=$((i + 1))
+    done
+    wait
+    i=0
+    for d in "$LAB_ROOT"/solutions/[0-9][0-9]-*; do
+        n=$(basename "$d")
+        out=$BATS_TEST_TMPDIR/$n.out
+        if [ -f "$d/client.c" ]; then
+            grep -qE '  (SYN|datagram, [0-9]+ bytes)$' "$out"
+        else
+            grep -q "^packets on port ${ports[i]} " "$out"
+        fi || {
+            echo "capture of $n showed no packet:" >&2
+            cat "$out" >&2
+            return 1
+        }
+        i=$((i + 1))
     done
 }
 

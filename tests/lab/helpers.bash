@@ -37,6 +37,24 @@ lab_run() {
         "$LAB_BIN" "$@" <"${REPL_STDIN:-/dev/null}" 3>&-
 }
 
+# Start `lab ARGS` like lab_run, in the background, its stdout and stderr
+# in file $1 (bounded the same way: `wait` collects it).
+lab_run_bg() {
+    local out=$1
+    shift
+    timeout -k 2 "$LAB_REPL_TIMEOUT" env LAB_ROOT="$REPL_ROOT" \
+        "$LAB_BIN" "$@" <"${REPL_STDIN:-/dev/null}" >"$out" 2>&1 3>&- &
+}
+
+# Print $1 free loopback TCP ports, all different (held at once to pick).
+free_ports() {
+    "$LAB_PYTHON" -c 'import socket, sys
+held = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in held:
+    s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in held])' "$1"
+}
+
 # Run the lines of $1 as a script (`lab < script`); sets status, output.
 lab_script() {
     printf '%s\n' "$1" >"$BATS_TEST_TMPDIR/script.lab"

@@ -66,17 +66,23 @@ teardown() {
 }
 
 @test "every lesson's server can be traced: bind, then the bound stops it" {
-    local d n prog
+    local d n out
+    # All at once: each waits out its 2 s bound.
     for d in "$LAB_ROOT"/solutions/[0-9][0-9]-*; do
         n=$(basename "$d")
         if [ -f "$d/server.c" ]; then
-            LAB_RUN_TIMEOUT=2 lab_run trace "${n%%-*}" server --ref 127.0.0.1 0
+            LAB_RUN_TIMEOUT=2 lab_run_bg "$BATS_TEST_TMPDIR/$n.out" trace "${n%%-*}" server --ref 127.0.0.1 0
         else # a client alone: nobody listens there, connect is refused
-            LAB_RUN_TIMEOUT=2 lab_run trace "${n%%-*}" client --ref 127.0.0.1 "$(free_port)"
+            LAB_RUN_TIMEOUT=2 lab_run_bg "$BATS_TEST_TMPDIR/$n.out" trace "${n%%-*}" client --ref 127.0.0.1 "$(free_port)"
         fi
-        if ! grep -qE '^(bind|connect|socket)\(' <<<"$output"; then
-            echo "trace of $n $prog showed no socket call:" >&2
-            echo "$output" >&2
+    done
+    wait
+    for d in "$LAB_ROOT"/solutions/[0-9][0-9]-*; do
+        n=$(basename "$d")
+        out=$BATS_TEST_TMPDIR/$n.out
+        if ! grep -qE '^(bind|connect|socket)\(' "$out"; then
+            echo "trace of $n showed no socket call:" >&2
+            cat "$out" >&2
             return 1
         fi
     done
