@@ -136,7 +136,7 @@ stop_signal_storm() {
 
 @test "step 8: end to end: lines of stdin, one of 1 MiB, come back as they went" {
     start_server
-    "$LAB_PYTHON" -c 'import sys
+    "$LAB_PYTHON" -S -c 'import sys
 sys.stdout.write("first line\n\n" + "0123456789abcdef" * 65536 + "\nlast line\n")' \
         >"$LAB_TMP/input"
     LAB_STDIN=$LAB_TMP/input run_client "$SERVER_HOST" "$SERVER_PORT"

@@ -125,7 +125,7 @@ stop_origin() {
     mkdir -p "$site"
     printf 'hello from http.server\n' >"$site/hello.txt"
     # Every byte value, NUL bytes among them, 64 KiB and a bit.
-    "$LAB_PYTHON" -c 'import sys; sys.stdout.buffer.write(bytes(range(256)) * 257 + b"\0end")' >"$site/all-bytes.bin"
+    "$LAB_PYTHON" -S -c 'import sys; sys.stdout.buffer.write(bytes(range(256)) * 257 + b"\0end")' >"$site/all-bytes.bin"
     chmod -R a+rX "$site"
     start_http_server "$site"
     run_client localhost "$HTTP_PORT" /all-bytes.bin

@@ -48,7 +48,7 @@ lab_run_bg() {
 
 # Print $1 free loopback TCP ports, all different (held at once to pick).
 free_ports() {
-    "$LAB_PYTHON" -c 'import socket, sys
+    "$LAB_PYTHON" -S -c 'import socket, sys
 held = [socket.socket() for _ in range(int(sys.argv[1]))]
 for s in held:
     s.bind(("127.0.0.1", 0))

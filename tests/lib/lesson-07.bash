@@ -39,7 +39,7 @@ stream_addresses() {
 #   listen NAME SERVICE   the same with AI_PASSIVE
 #   reverse ADDRESS       getnameinfo(ADDRESS), NI_NAMEREQD
 resolver_message() {
-    "$LAB_PYTHON" - "$@" <<'PY'
+    "$LAB_PYTHON" -S - "$@" <<'PY'
 import socket, sys
 kind, name = sys.argv[1], sys.argv[2]
 service = sys.argv[3] if len(sys.argv) > 3 else None
@@ -66,7 +66,7 @@ PY
 # Print "NAME PORT" of a TCP service of /etc/services above 1024 that
 # nothing listens on at 127.0.0.1, or nothing when there is none.
 free_named_service() {
-    "$LAB_PYTHON" - <<'PY'
+    "$LAB_PYTHON" -S - <<'PY'
 import socket, subprocess
 out = subprocess.run(["getent", "services"], capture_output=True, text=True).stdout
 for line in out.splitlines():

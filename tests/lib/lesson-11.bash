@@ -10,7 +10,7 @@ start_http_server() {
     LAB_REPRO+=("python3 -m http.server 8000 --bind 127.0.0.1 --directory $(lab_args "$dir") &")
     : >"$out"
     # -u: its line reaches the file at once (a file gets block buffering).
-    setsid timeout -k 1 $((LAB_CALL_TIMEOUT + 10)) "$LAB_PYTHON" -u -m http.server 0 \
+    setsid timeout -k 1 $((LAB_CALL_TIMEOUT + 10)) "$LAB_PYTHON" -S -u -m http.server 0 \
         --bind 127.0.0.1 --directory "$dir" </dev/null >"$out" 2>"$out.err" 3>&- &
     pid=$!
     LAB_PGIDS+=("$pid")
@@ -39,7 +39,7 @@ curl_get() {
 # Describe how file $2 (what the client printed) differs from file $1
 # (what it should print): where, and the usual reason.
 lab11_difference() {
-    "$LAB_PYTHON" - "$LAB_ROOT/tests/harness" "$1" "$2" <<'EOF'
+    "$LAB_PYTHON" -S - "$LAB_ROOT/tests/harness" "$1" "$2" <<'EOF'
 import sys
 sys.path.insert(0, sys.argv[1])
 import peerlib

@@ -10,7 +10,7 @@
 ipv6_facts() {
     local facts=${BATS_FILE_TMPDIR:-$LAB_TMP}/ipv6-facts
     if [ ! -s "$facts" ]; then
-        "$LAB_PYTHON" - >"$facts.new" 2>/dev/null <<'PY'
+        "$LAB_PYTHON" -S - >"$facts.new" 2>/dev/null <<'PY'
 import socket
 v6 = v6lo = 0
 try:
@@ -77,7 +77,7 @@ need_private_netns() {
 lookup_stream() {
     local name=$1
     shift
-    "$@" "$LAB_PYTHON" -c 'import socket, sys
+    "$@" "$LAB_PYTHON" -S -c 'import socket, sys
 seen = []
 for *_, addr in socket.getaddrinfo(sys.argv[1], 80, 0, socket.SOCK_STREAM):
     if addr[0] not in seen:

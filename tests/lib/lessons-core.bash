@@ -12,7 +12,7 @@ lab_swap16() { echo $(((($1 & 255) << 8) | ($1 >> 8))); }
 # Print a free TCP port P on 127.0.0.1 whose byte-swapped twin is free
 # too, >= 1024 and different from P: the port a missing htons() shows up on.
 lab_free_swappable_port() {
-    "$LAB_PYTHON" - <<'PY'
+    "$LAB_PYTHON" -S - <<'PY'
 import socket
 def free(p):
     s = socket.socket()
@@ -34,7 +34,7 @@ PY
 
 # Does something accept TCP connections on 127.0.0.1 port $1 (within 1 s)?
 lab_port_open() {
-    "$LAB_PYTHON" -c 'import socket, sys
+    "$LAB_PYTHON" -S -c 'import socket, sys
 s = socket.socket(); s.settimeout(1)
 sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)' "$1"
 }

@@ -226,7 +226,7 @@ peer_ok() {
 
 # Print a TCP port on 127.0.0.1 that nothing listens on (just released).
 free_port() {
-    "$LAB_PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    "$LAB_PYTHON" -S -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 # Start a harness server peer NAME with ARGS; sets PEER_PID, PEER_PORT and

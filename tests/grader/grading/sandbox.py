@@ -168,12 +168,15 @@ class Slot:
         dirs = [d for d in ("/tmp", "/var/tmp", "/dev/shm") if
                 os.path.isdir(d)]
         uid = str(self.uid)
-        # A folder that is not the uid's and that others cannot enter
-        # (mode 700: every other run's work folder) holds nothing the uid
-        # could write (it has no groups): not walked.
+        # The uid (no groups) writes only in folders it owns or anyone may
+        # write to, so only those are walked: not other runs' work and
+        # build folders, thousands of files that a sweep after every
+        # lesson walked again. (A simplification: a world-writable folder
+        # inside a folder of someone else's is not reached; ours are all
+        # at the top of /tmp.)
         _, out, _ = run(["find"] + dirs + [
             "-xdev", "(", "-type", "d", "!", "-user", uid, "!", "-perm",
-            "-0001", ")", "-prune", "-o", "-user", uid, "-print0"],
+            "-0002", ")", "-prune", "-o", "-user", uid, "-print0"],
             timeout=30)
         paths = [p for p in out.decode(errors="replace").split("\0") if p]
         for path in sorted(paths, key=lambda p: -p.count("/")):
