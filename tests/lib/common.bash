@@ -52,7 +52,8 @@ unset lab_f
 if [ -z "${LAB_ROOT:-}" ]; then
     LAB_ROOT=$BATS_TEST_DIRNAME
     while [ "$LAB_ROOT" != / ] && [ ! -e "$LAB_ROOT/tests/lib/common.bash" ]; do
-        LAB_ROOT=$(dirname "$LAB_ROOT")
+        LAB_ROOT=${LAB_ROOT%/*} # dirname, without a fork a step
+        LAB_ROOT=${LAB_ROOT:-/}
     done
 fi
 # The real interpreter, resolved once: a pyenv shim costs ~0.1-0.7 s a start.
