@@ -21,7 +21,7 @@ teardown() {
 # its listening line; sets PORT and ADDR.
 start_any_server() {
     local out=$LAB_TMP/any-server-$RANDOM.out
-    setsid timeout 10 "$@" </dev/null >"$out" 2>&1 3>&- &
+    setsid timeout 60 "$@" </dev/null >"$out" 2>&1 3>&- &
     LAB_PGIDS+=("$!")
     lab_wait_listening "$out" "$!" "server ($*)" || return 1
     ADDR=$LAB_LISTEN_HOST PORT=$LAB_LISTEN_PORT

@@ -63,7 +63,7 @@ wait_line() {
         "$LAB_PYTHON" "$LESSON_DIR/client.py" "$SERVER_HOST" "$SERVER_PORT"
     [ "$output" = $'a\nb' ]
 
-    setsid timeout 10 "$LAB_PYTHON" "$LESSON_DIR/server.py" 127.0.0.1 0 \
+    setsid timeout 60 "$LAB_PYTHON" "$LESSON_DIR/server.py" 127.0.0.1 0 \
         </dev/null >"$LAB_TMP/py.out" 2>"$LAB_TMP/py.err" 3>&- &
     LAB_PGIDS+=("$!")
     LAB_LISTEN_TIMEOUT=10 lab_wait_listening "$LAB_TMP/py.out" "$!" "server.py" || { cat "$LAB_TMP/py.err" "$LAB_TMP/py.out" >&2; false; }

@@ -20,7 +20,7 @@ teardown() {
 # wait for its listening line; sets PY_PORT and PY_OUT.
 start_py_server() {
     PY_OUT=$LAB_TMP/py-server.out
-    setsid timeout 10 "$LAB_PYTHON" "$LESSON_DIR/server.py" "$@" \
+    setsid timeout 60 "$LAB_PYTHON" "$LESSON_DIR/server.py" "$@" \
         </dev/null >"$PY_OUT" 2>&1 3>&- &
     LAB_PGIDS+=("$!")
     lab_wait_listening "$PY_OUT" "$!" "Python server" || return 1

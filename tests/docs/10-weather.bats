@@ -20,10 +20,11 @@ teardown() {
     return $rc
 }
 
-# Start the Python collector with ARGS (its own process group, bounded)
+# Start the Python collector with ARGS (its own process group, bounded at
+# 60 s, beyond the bounds of the clients a test runs; teardown ends it)
 # and wait for its listening line; sets PY_PID and PY_PORT.
 start_py_server() {
-    setsid timeout 10 "$LAB_PYTHON" "$LESSON_DIR/server.py" "$@" \
+    setsid timeout 60 "$LAB_PYTHON" "$LESSON_DIR/server.py" "$@" \
         </dev/null >"$LAB_TMP/py-server.out" 2>&1 3>&- &
     PY_PID=$!
     LAB_PGIDS+=("$PY_PID")

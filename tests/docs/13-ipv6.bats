@@ -21,7 +21,7 @@ teardown() {
 # its listening line; sets PORT and ADDR, and OUT (its output file).
 start_any_server() {
     OUT=$LAB_TMP/any-server-$RANDOM.out
-    setsid timeout 10 "$@" </dev/null >"$OUT" 2>&1 3>&- &
+    setsid timeout 60 "$@" </dev/null >"$OUT" 2>&1 3>&- &
     LAB_PGIDS+=("$!")
     lab_wait_listening "$OUT" "$!" "server ($*)" || return 1
     ADDR=$LAB_LISTEN_HOST PORT=$LAB_LISTEN_PORT

@@ -21,7 +21,7 @@ teardown() {
 start_any_server() {
     local out=$LAB_TMP/any-server.out
     : >"$out"
-    setsid timeout 20 "$@" </dev/null >"$out" 2>&1 3>&- &
+    setsid timeout 60 "$@" </dev/null >"$out" 2>&1 3>&- &
     SPID=$!
     LAB_PGIDS+=("$SPID")
     lab_wait_listening "$out" "$SPID" "server ($*)" || return 1

@@ -23,7 +23,7 @@ teardown() {
 # Start the Python server with ARGS (its own process group, bounded) and
 # wait for its listening line; sets PY_PID and PY_PORT.
 start_py_server() {
-    setsid timeout 10 "$LAB_PYTHON" "$LESSON_DIR/server.py" "$@" \
+    setsid timeout 60 "$LAB_PYTHON" "$LESSON_DIR/server.py" "$@" \
         </dev/null >"$LAB_TMP/py-server.out" 2>&1 3>&- &
     PY_PID=$!
     LAB_PGIDS+=("$PY_PID")
