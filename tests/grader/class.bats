@@ -180,7 +180,8 @@ ben,0,0" ]
         (6, False, False), (7, False, False)]'
     query "$SELFTEST/reports-plan/grades.json" 'j["students"][0]["lessons"][0]["steps"][0]["transcript"]
         == "not run: only steps 2, 5 were run"'
-    for bad in '{"ana": {"01": []}}' '{"ana": [2]}' '{"ana": {"01": ["2"]}}' 'not json'; do
+    for bad in '{"ana": {"01": []}}' '{"ana": [2]}' '{"ana": {"01": ["2"]}}' 'not json' \
+        '{"ana": {"01": [8]}}' '{"ana": {"02": [1]}}'; do
         echo "$bad" >"$SELFTEST/bad-plan.json"
         run "${LAB_PYTHON:-python3}" "$ROOT/tests/grader/grade.py" class "$SELFTEST/planned" \
             --lesson 01 --plan "$SELFTEST/bad-plan.json" --build "$SELFTEST/build-plan" \

@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from .config import LESSON_NAME, ROOT, SAFE_PATH, SOURCE_LIMIT, die
 from .record import (
     GRADES, LESSON, SANDBOX, STUDENT, summary, write_json)
-from .catalog import discover, has_test, load_weights, programs_of, select
+from .catalog import (
+    discover, has_test, load_weights, programs_of, select, steps_of)
 from .procs import become_subreaper
 from .sandbox import Sandbox, Workspace
 from .bats import RunOptions, build_peerc
@@ -124,7 +125,7 @@ def cmd_class(args):
         die("%s: make cannot build in a path with spaces or special "
             "characters; pass --build DIR" % build_root)
     weight = load_weights(args.weights)
-    plan = load_plan(args.plan)
+    plan = load_plan(args.plan, lessons)
     os.makedirs(build_root, exist_ok=True)
     work = Workspace.when_needed(build_root)
     asked_build_root = build_root
@@ -195,9 +196,10 @@ def grade_student_lesson(student, lesson, bin_name, sandbox, weight,
                         student["problems"].get(lesson), only)
 
 
-def load_plan(path):
-    """The --plan file: {folder: {NN: [step, ...]}} ({} without one); dies
-    with a one-line error when it is not that."""
+def load_plan(path, lessons):
+    """The --plan file: {folder: {NN: [step, ...]}} ({} without one), for
+    lessons graded here and steps they have; dies with a one-line error
+    when it is not that."""
     if not path:
         return {}
     try:
@@ -212,6 +214,15 @@ def load_plan(path):
         die("--plan %s: %s" % (path, e))
     if not ok:
         die("--plan %s: not {FOLDER: {NN: [STEP, ...]}}" % path)
+    count = {l[:2]: len(steps_of(l)) for l in lessons}
+    for folder, per in sorted(plan.items()):
+        for nn, steps in sorted(per.items()):
+            if nn not in count:
+                die("--plan %s: %s: lesson %s is not graded here" % (
+                    path, folder, nn))
+            if max(steps) > count[nn]:
+                die("--plan %s: %s: lesson %s has %d steps, not %d" % (
+                    path, folder, nn, count[nn], max(steps)))
     return plan
 
 
