@@ -92,8 +92,11 @@ stop_signal_storm() {
 @test "step 5: a storm of signals loses no byte: recv_all retries after EINTR, send_all sends the rest" {
     start_server
     start_signal_storm
+    # 20 ms between bytes: the server waits in recv() long enough for the
+    # storm (every 10 ms) to find it there, even when a busy machine is
+    # slow to run it (at 5 ms, its bytes were often waiting already).
     LAB_CALL_TIMEOUT=8 peer_ok --why "a signal makes a waiting recv() fail with EINTR: nothing was lost, call it again (recv_all, step 2)" \
-        frame-dribble --frames 2 --gap 0.005
+        frame-dribble --frames 2 --gap 0.02
     LAB_CALL_TIMEOUT=8 peer_ok --why "a signal cuts a send() that is waiting for room short: it returns how many bytes it took, fewer than asked; send_all() must send the rest (and retry after EINTR)" \
         frame-big --size 1048576 --frames 6 --slow-read
     stop_signal_storm
