@@ -233,9 +233,10 @@ def cmd_expect(args):
     with open(args.grades) as f:
         record = find_record(json.load(f), args.student, args.lesson)
     steps = {s["step"]: s for s in record["steps"]}
+    named = wanted(args)
     problems = ["step %d should have run, it did not: %s" % (
         n, steps[n]["transcript"]) for n in sorted(steps)
-        if not steps[n].get("ran", True) and n in wanted(args)]
+        if not steps[n].get("ran", True) and n in named]
     for n in parse_steps(args.passing or ""):
         if not steps[n]["passed"]:
             problems.append("step %d should pass, it failed:\n%s" % (
@@ -251,7 +252,7 @@ def cmd_expect(args):
                                 "not say /%s/:\n%s" % (n, regex,
                                                        indent(s["transcript"])))
     for s in record["steps"]:
-        if not s.get("ran", True) and s["step"] not in wanted(args):
+        if not s.get("ran", True) and s["step"] not in named:
             continue   # left out by the class's --plan
         if s["seconds"] is None or s["seconds"] > args.bound:
             problems.append("step %d took %s s (bound %s s)" % (

@@ -33,7 +33,12 @@ lab_repl_setup() {
 # /dev/null unless REPL_STDIN names a file; sets status and output
 # (stdout and stderr), like Bats' run.
 lab_run() {
-    run timeout -k 2 "$LAB_REPL_TIMEOUT" env LAB_ROOT="$REPL_ROOT" \
+    run lab_exec "$@"
+}
+
+# Run `lab ARGS` as lab_run does, its output left where it goes.
+lab_exec() {
+    timeout -k 2 "$LAB_REPL_TIMEOUT" env LAB_ROOT="$REPL_ROOT" \
         "$LAB_BIN" "$@" <"${REPL_STDIN:-/dev/null}" 3>&-
 }
 
@@ -42,24 +47,13 @@ lab_run() {
 lab_run_bg() {
     local out=$1
     shift
-    timeout -k 2 "$LAB_REPL_TIMEOUT" env LAB_ROOT="$REPL_ROOT" \
-        "$LAB_BIN" "$@" <"${REPL_STDIN:-/dev/null}" >"$out" 2>&1 3>&- &
-}
-
-# Print $1 free loopback TCP ports, all different (held at once to pick).
-free_ports() {
-    "$LAB_PYTHON" -S -c 'import socket, sys
-held = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in held:
-    s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in held])' "$1"
+    lab_exec "$@" >"$out" 2>&1 3>&- &
 }
 
 # Run the lines of $1 as a script (`lab < script`); sets status, output.
 lab_script() {
     printf '%s\n' "$1" >"$BATS_TEST_TMPDIR/script.lab"
-    run timeout -k 2 "$LAB_REPL_TIMEOUT" env LAB_ROOT="$REPL_ROOT" \
-        "$LAB_BIN" <"$BATS_TEST_TMPDIR/script.lab" 3>&-
+    REPL_STDIN=$BATS_TEST_TMPDIR/script.lab lab_run
 }
 
 # Start `lab ARGS` in the background in its own process group, its

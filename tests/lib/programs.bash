@@ -226,7 +226,16 @@ peer_ok() {
 
 # Print a TCP port on 127.0.0.1 that nothing listens on (just released).
 free_port() {
-    "$LAB_PYTHON" -S -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    free_ports 1
+}
+
+# Print $1 free loopback TCP ports, all different (held at once to pick).
+free_ports() {
+    "$LAB_PYTHON" -S -c 'import socket, sys
+held = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in held:
+    s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in held])' "$1"
 }
 
 # Start a harness server peer NAME with ARGS; sets PEER_PID, PEER_PORT and

@@ -154,8 +154,7 @@ def shard_steps(count):
     (None: every step) unless RunOptions.shards asks for more and every
     step runs (a first-failure run is in order by nature)."""
     shards = min(RunOptions.shards, count // 2)
-    if shards < 2 or RunOptions.first_failure or \
-            RunOptions.only_step is not None:
+    if shards < 2 or RunOptions.first_failure:
         return [None]
     return [list(range(k, count + 1, shards)) for k in range(1, shards + 1)]
 

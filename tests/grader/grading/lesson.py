@@ -44,13 +44,10 @@ def grade_lesson(lesson, impl, src, bin_dir, sandbox, weight, sanitize,
                          problems)
         if RunOptions.reporter:
             RunOptions.reporter.build(lesson, compiled)
-        submitted = any(not os.path.exists(os.path.join(
-            bin_dir, lesson, p + ".missing")) for p in compiled) or \
-            bool(problems)
         bound = STEP_BOUND * len(names) + 10
         log = os.path.join(bin_dir, lesson, ".sandbox.log")
         remove(log)
-        if submitted:
+        if handed_in:
             outcome, stopped, other, left, stray, cleaned = run_shards(
                 lesson, impl, bin_dir, sandbox, slot, sanitize, log, only)
         else:
@@ -72,7 +69,7 @@ def grade_lesson(lesson, impl, src, bin_dir, sandbox, weight, sanitize,
                 "were" if len(only) > 1 else "was")
         if not_run:
             passed, transcript = False, "not run: " + not_run
-        elif not submitted:
+        elif not handed_in:
             transcript = "lessons/%s was not in the submission" % lesson
         elif name not in outcome:
             transcript = ("the test run was stopped after %d s, before this "
