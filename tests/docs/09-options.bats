@@ -20,6 +20,9 @@ teardown() {
 # wait for its listening line; sets PY_PORT and PY_OUT.
 start_py_server() {
     PY_OUT=$LAB_TMP/py-server.out
+    # Emptied here, before the start: a restart must never find the last
+    # server's listening line in it.
+    : >"$PY_OUT"
     setsid timeout 60 "$LAB_PYTHON" "$LESSON_DIR/server.py" "$@" \
         </dev/null >"$PY_OUT" 2>&1 3>&- &
     LAB_PGIDS+=("$!")

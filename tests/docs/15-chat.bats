@@ -23,6 +23,9 @@ teardown() {
 # Start the Python server with ARGS (its own process group, bounded) and
 # wait for its listening line; sets PY_PID and PY_PORT.
 start_py_server() {
+    # Emptied here, before the start: a restart must never find the last
+    # server's listening line in it.
+    : >"$LAB_TMP/py-server.out"
     setsid timeout 60 "$LAB_PYTHON" "$LESSON_DIR/server.py" "$@" \
         </dev/null >"$LAB_TMP/py-server.out" 2>&1 3>&- &
     PY_PID=$!
