@@ -66,7 +66,7 @@ MESSAGE_LIMIT = 4000          # bytes of one compiler message we pass on
 GRADE_BOUND = 3600            # seconds a whole submission may take
 # What the autograder zip leaves out: what make dist leaves out.
 LEAVE_OUT = re.compile(r"^(solutions|build|dist|\.git|\.github|\.ci)/|^tests/grader/("
-                       r"hostile/|selftest\.py$|[^/]*\.bats$|bench-class$|"
+                       r"hostile/|run-steps/|selftest\.py$|[^/]*\.bats$|bench-class$|"
                        r"test_[^/]*\.py$)")
 
 

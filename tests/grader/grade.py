@@ -16,7 +16,8 @@ that need that program, with the compiler's message), under resource
 limits and, when root, as an unprivileged sandbox uid. Each lesson's test
 tests/NN-slug.bats runs under an outer time bound in its own process group
 (and, when root, its own network namespace), its student programs
-sandboxed (see tests/lib/common.bash). Afterwards every process and file
+sandboxed (see tests/lib/common.bash), by tests/lib/run-steps: Bats' TAP
+at half Bats' CPU (LAB_RUNNER=bats runs Bats itself). Afterwards every process and file
 of the sandbox uid is removed. check prints a table (lesson, steps
 passed/total, points) and writes results.json and junit.xml; class writes
 grades.csv, grades.json and junit/STUDENT.xml (docs/instructors.md).

@@ -1,0 +1,2 @@
+# helper.bash - what fixture.bats loads.
+helper_says() { echo "helper loaded"; }
