@@ -49,8 +49,10 @@ teardown() {
     lab_build_sandbox
     LAB_REPRO+=("ulimit -Sn 1024; ulimit -Hn 4096    # first, in the server's terminal")
     start_server 127.0.0.1 0
-    LAB_CALL_TIMEOUT=25 peer_ok --why "2000 clients need 2000 fds: raise RLIMIT_NOFILE's soft limit to its hard limit with setrlimit() before serving (a server stuck near 1024 clients still has the soft limit); and no select() (FD_SETSIZE is 1024): poll() and epoll have no such limit" \
-        loop-crowd --connections 2000 --timeout 20
+    # Bounds below the grader's 20 s for a step: the crowd's own report
+    # says what did not come (it takes 0.3 s on a quiet machine).
+    LAB_CALL_TIMEOUT=18 peer_ok --why "2000 clients need 2000 fds: raise RLIMIT_NOFILE's soft limit to its hard limit with setrlimit() before serving (a server stuck near 1024 clients still has the soft limit); and no select() (FD_SETSIZE is 1024): poll() and epoll have no such limit" \
+        loop-crowd --connections 2000 --timeout 16
     expect_server_running "after the crowd left, the server must go on"
     peer_ok --why "once the crowd left, the server must serve new clients as before" \
         echo-client --message 'after the crowd\n'
