@@ -18,6 +18,7 @@ says what differed. Standard library only.
 
 import argparse
 import csv
+import fcntl
 import json
 import os
 import random
@@ -25,6 +26,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
@@ -332,6 +334,30 @@ def cmd_grades(args):
     return 0
 
 
+def lock_uids(uids, bound=120):
+    """Take the grader's lock of each sandbox uid in uids (waiting, up to
+    bound seconds in all, for a grader using one to let it go); return the
+    open lock fds. Without the lock folder (not root) there is none."""
+    lock_dir = os.environ.get("LAB_UID_LOCK_DIR") or "/run/socklab"
+    if os.geteuid() != 0 or not os.path.isdir(lock_dir):
+        return []
+    end, fds = time.monotonic() + bound, []
+    for uid in uids:
+        fd = os.open(os.path.join(lock_dir, "%d.lock" % uid),
+                     os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fds.append(fd)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() > end:
+                    fail("sandbox uid %d stayed in use by another grader "
+                         "for %d s: not checked" % (uid, bound))
+                time.sleep(0.1)   # polling another grader's lock
+    return fds
+
+
 def cmd_leftovers(args):
     """Nothing of any graded sandbox is left: no process of its uid, no
     socket of its uid, no file of its uid in /tmp, /var/tmp, /dev/shm, no
@@ -344,6 +370,10 @@ def cmd_leftovers(args):
     uids = sorted({r["sandbox"]["uid"] for r in records
                    if r["sandbox"]["uid"] is not None})
     problems = []
+    # Another grader may take a uid once ours let it go (make test runs
+    # several): each is checked while we hold its lock, so what it has is
+    # what the graded sandbox left.
+    locks = lock_uids(uids)
     for uid in uids:
         ps = subprocess.run(["ps", "-U", str(uid), "-o", "pid=,stat=,comm="],
                             stdout=subprocess.PIPE, universal_newlines=True)
@@ -376,6 +406,8 @@ def cmd_leftovers(args):
                 continue
             if exe.startswith(under):
                 problems.append("process %s still runs %s" % (pid, exe))
+    for fd in locks:
+        os.close(fd)
     print("leftovers: checked %d sandbox uids, nothing left" % len(uids)
           if not problems else "leftovers:")
     if problems:
