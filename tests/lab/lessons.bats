@@ -340,6 +340,9 @@ EOF
     sed -i '/^@test "step 1: .*{$/a\    sleep 30 # lets the test interrupt it' \
         "$REPL_ROOT/tests/01-echo-once.bats"
     grep -q '^    sleep 30 # lets' "$REPL_ROOT/tests/01-echo-once.bats"
+    # The grader's and the step runner's temporary folders, to see them go.
+    export TMPDIR=$BATS_TEST_TMPDIR/tmp
+    mkdir "$TMPDIR"
     lab_start check 01
     for i in $(seq 500); do
         pgrep -f "sleep 30" >/dev/null && pgrep -f "$REPL_ROOT/tests/01-echo-once.bats" >/dev/null && break
@@ -356,6 +359,8 @@ EOF
         sleep 0.02 # polling until the grader's processes are gone
     done
     run pgrep -af "$REPL_ROOT"
+    assert_output ''
+    run ls -A "$TMPDIR"
     assert_output ''
 }
 

@@ -15,7 +15,8 @@ from .config import (
     BUILD_BOUND, OTHER_OUTPUT_LIMIT, ROOT, STEP_BOUND, STEP_OUTPUT_LIMIT,
     TAP_LINE, remove)
 from .catalog import steps_of, test_file
-from .procs import OWN_CHILDREN, SPAWN_LOCK, kill_group, run, spawn
+from .procs import (OWN_CHILDREN, SPAWN_LOCK, TEMP_DIRS, kill_group, run,
+                    spawn)
 from .build import make_env
 
 
@@ -71,7 +72,9 @@ def with_peerd(cmd, env):
     test's process group."""
     if not os.access(PEERC, os.X_OK):
         return cmd, env
-    sock = os.path.join(tempfile.mkdtemp(prefix="socklab-peerd-"), "sock")
+    folder = tempfile.mkdtemp(prefix="socklab-peerd-")
+    TEMP_DIRS.add(folder)
+    sock = os.path.join(folder, "sock")
     env = dict(env, LAB_PEERD=sock, LAB_PEERC=PEERC)
     start = ('"$LAB_PYTHON" -S "$0" "$LAB_PEERD" </dev/null >/dev/null 2>&1 &'
              ' exec "$@"')
@@ -230,6 +233,7 @@ def run_bats(lesson, env, bound, slot, steps=None):
         remove(stop_file)
     if env.get("LAB_PEERD"):
         shutil.rmtree(os.path.dirname(env["LAB_PEERD"]), ignore_errors=True)
+        TEMP_DIRS.discard(os.path.dirname(env["LAB_PEERD"]))
     return reader, stopped
 
 

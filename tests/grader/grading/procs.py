@@ -4,6 +4,7 @@ killing groups, reaping orphans, reading /proc.
 
 import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +15,8 @@ import time
 SPAWN_LOCK = threading.Lock()
 OWN_CHILDREN = set()     # pids (= process groups) of what we started
 ACTIVE_SLOTS = set()     # sandboxes in use, for the interrupt handler
+TEMP_DIRS = set()        # folders of the tests running, removed if we are
+#                          interrupted before their end removes them
 
 
 def spawn(cmd, **kwargs):
@@ -61,12 +64,41 @@ def on_interrupt(signum, frame):
     student outlives the grader."""
     signal.signal(signum, signal.SIG_DFL)
     print("\ngrade: interrupted; stopping the tests", file=sys.stderr)
-    for pid in list(OWN_CHILDREN):
-        kill_group(pid)
+    end_groups(list(OWN_CHILDREN), INTERRUPT_GRACE)
     for slot in list(ACTIVE_SLOTS):
         slot.kill_all(seconds=3)
         slot.release()
+    for path in list(TEMP_DIRS):
+        shutil.rmtree(path, ignore_errors=True)
     os._exit(128 + signum)
+
+
+INTERRUPT_GRACE = 2.0    # seconds a test has to end itself when stopped
+
+
+def end_groups(pgids, grace):
+    """SIGTERM the process groups pgids (our children lead them), so each
+    test ends its step and removes its files; SIGKILL what is left after
+    grace seconds."""
+    for pgid in pgids:
+        try:
+            os.killpg(pgid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
+    end, left = time.monotonic() + grace, set(pgids)
+    while left and time.monotonic() < end:
+        for pgid in list(left):
+            try:
+                os.waitpid(pgid, os.WNOHANG)   # a zombie leader still counts
+            except ChildProcessError:
+                pass
+            try:
+                os.killpg(pgid, 0)
+            except (ProcessLookupError, PermissionError):
+                left.discard(pgid)
+        time.sleep(0.05)   # polling the groups' end
+    for pgid in pgids:
+        kill_group(pgid)
 
 
 def become_subreaper():
