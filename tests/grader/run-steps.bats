@@ -41,14 +41,16 @@ tap_of() {
     grep -qx "# bats-support's fail says this" <<<"$ours"
     grep -qx 'ok 10 the variables a step has, stdin from /dev/null, fd 3 for TAP' <<<"$ours"
     grep -qx 'not ok 11 BATS_TEST_TIMEOUT ends a step that hangs # timeout after 1s' <<<"$ours"
+    grep -qx 'ok 12 skip in teardown ends teardown, of a step that passed' <<<"$ours"
+    grep -qx 'not ok 13 skip in teardown ends teardown, of a step that failed' <<<"$ours"
 }
 
 @test "run-steps --filter runs the matching steps, numbered from 1; exit 0 when all pass; a failure says where" {
     cd "$ROOT"
-    run -0 timeout 60 tests/lib/run-steps --filter '^(a step|skip)' tests/grader/run-steps/fixture.bats
+    run -0 timeout 60 tests/lib/run-steps --filter '^(a step|skip with|skip without)' tests/grader/run-steps/fixture.bats
     [ "$output" = $'1..3\nok 1 a step that passes\nok 2 skip with a reason # skip the reason\nok 3 skip without one # skip' ]
     run -1 timeout 60 tests/lib/run-steps --filter '^a failing' tests/grader/run-steps/fixture.bats
-    grep -qx '# (in test file tests/grader/run-steps/fixture.bats, line 21)' <<<"$output"
+    grep -qx '# (in test file tests/grader/run-steps/fixture.bats, line 27)' <<<"$output"
     grep -qx "#   \`false' failed" <<<"$output"
 }
 
@@ -57,8 +59,9 @@ tap_of() {
     run -0 timeout 60 tests/lib/run-steps tests/grader/run-steps/with-setup-file.bats
     [ "$output" = $'1..1\nok 1 setup_file ran first' ]
     run -2 tests/lib/run-steps tests/no-such-file.bats
-    [ "${#lines[@]}" -eq 1 ]
-    [[ $output == usage:* ]]
+    [ "$output" = 'run-steps: tests/no-such-file.bats: no such file' ]
+    run -2 tests/lib/run-steps
+    [[ $output == usage:* ]] && [ "${#lines[@]}" -eq 1 ]
     run -2 tests/lib/run-steps --jobs 2 tests/01-echo-once.bats
     [ "$output" = 'run-steps: unknown option --jobs' ]
 }

@@ -8,6 +8,12 @@ setup() {
 
 teardown() {
     echo "teardown of $BATS_TEST_NUMBER ran"
+    case $BATS_TEST_DESCRIPTION in
+    "skip in teardown"*)
+        skip "in teardown"
+        echo "never printed"
+        ;;
+    esac
     [ "$BATS_TEST_DESCRIPTION" != "teardown fails: the step fails" ]
 }
 
@@ -74,4 +80,12 @@ teardown() {
 @test "BATS_TEST_TIMEOUT ends a step that hangs" {
     [ -n "${BATS_TEST_TIMEOUT:-}" ] || skip "no BATS_TEST_TIMEOUT"
     sleep 30
+}
+
+@test "skip in teardown ends teardown, of a step that passed" {
+    true
+}
+
+@test "skip in teardown ends teardown, of a step that failed" {
+    false
 }
