@@ -201,9 +201,9 @@ class Slot:
 
 class Cgroups:
     """Control groups for the sandboxes, when root may make them (cgroup
-    v1 cpu and pids, or v2): each lesson's student programs share one CPU
-    at most and a cap on tasks, so a fork bomb of one student cannot slow
-    the grading of the others. Without them (a container, LAB_CGROUP=0)
+    v1 cpu and pids, or v2): each lesson's student programs share half a
+    CPU at most and a cap on tasks, so a fork bomb of one student cannot
+    slow the grading of the others. Without them (a container, LAB_CGROUP=0)
     the sandbox still has its rlimits and nice level."""
 
     V1 = ("/sys/fs/cgroup/cpu", "/sys/fs/cgroup/pids")
@@ -244,9 +244,9 @@ class Cgroups:
             for parent in self.parents:
                 d = self._mkdir(os.path.join(parent, name))
                 settings = {
-                    "cpu.cfs_quota_us": "100000", "cpu.cfs_period_us":
+                    "cpu.cfs_quota_us": "50000", "cpu.cfs_period_us":
                     "100000", "pids.max": "1024", "cpu.max":
-                    "100000 100000"}
+                    "50000 100000"}
                 for key, value in settings.items():
                     if os.path.exists(os.path.join(d, key)):
                         with open(os.path.join(d, key), "w") as f:
@@ -265,8 +265,10 @@ class Cgroups:
         weight, every student program at once shared what one process of
         the tests gets: on a busy machine they waited tens of ms to run,
         and a step that needs them prompt (a signal that must find a
-        server blocked in recv()) went by chance. Each sandbox still has
-        one CPU at most."""
+        server blocked in recv()) went by chance, and a fork bomb's
+        neighbours waited seconds to start. Each sandbox has half a CPU at
+        most, so a program that spins (a busy loop, a fork bomb) takes no
+        more than before from the tests around it."""
         for parent in self.parents:
             try:
                 count = sum(1 for e in os.scandir(parent) if e.is_dir())
