@@ -232,8 +232,9 @@ def run_bats(lesson, env, bound, slot, steps=None):
     if stop_file:
         remove(stop_file)
     if env.get("LAB_PEERD"):
-        shutil.rmtree(os.path.dirname(env["LAB_PEERD"]), ignore_errors=True)
-        TEMP_DIRS.discard(os.path.dirname(env["LAB_PEERD"]))
+        folder = os.path.dirname(env["LAB_PEERD"])
+        shutil.rmtree(folder, ignore_errors=True)
+        TEMP_DIRS.discard(folder)
     return reader, stopped
 
 

@@ -34,7 +34,7 @@ class Sandbox:
             if not shutil.which("setpriv"):
                 die("setpriv (util-linux) is missing: it drops student "
                     "programs to a sandbox uid")
-            self.lock_dir = self._lock_dir()
+            self.lock_dir = self.find_lock_dir()
             self._remove_stale_cgroups()
 
     def _remove_stale_cgroups(self):
@@ -63,7 +63,7 @@ class Sandbox:
                 os.close(fd)
 
     @staticmethod
-    def _lock_dir():
+    def find_lock_dir():
         """A folder only root can write to, for the uid lock files."""
         for d in (os.environ.get("LAB_UID_LOCK_DIR"), "/run/socklab",
                   "/tmp/socklab-uids-0"):
