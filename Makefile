@@ -53,7 +53,7 @@ export LAB_ROOT := $(CURDIR)
 
 # ---------------------------------------------------------------- lesson programs
 
-all: $(TARGETS) $(BUILD)/tools/peerc
+all: $(TARGETS) $(BUILD)/tools/peerc $(BUILD)/tools/sandbox-exec
 
 # One C file is one program. LESSONS_SRC lets the grader build a student's
 # lessons/ tree from elsewhere into its own BUILD folder.
@@ -65,7 +65,8 @@ $(BUILD)/solutions/%: solutions/%.c
 	@mkdir -p $(@D)
 	$(CC) $(LAB_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LDFLAGS) $(LDLIBS)
 
-# The tests' own tools: peerc hands a harness peer to a running peerd.
+# The tests' own tools: peerc hands a harness peer to a running peerd;
+# sandbox-exec starts a student program in its sandbox.
 $(BUILD)/tools/%: tests/harness/%.c
 	@mkdir -p $(@D)
 	$(CC) $(LAB_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LDFLAGS)

@@ -107,6 +107,15 @@ make_checkout() {
         "$LAB_ROOT/tests/harness" "$LAB_ROOT/tests/grader" "$root/tests/"
     cp "$LAB_ROOT/Makefile" "$root/"
     rm -rf "$root/tests/harness/__pycache__"
+    # The tests' tools as built (newer than their sources: make keeps
+    # them), and the build cache of the checkout: a program the copy has
+    # the same source of is not compiled again (grade.py's cache is keyed
+    # by the source, the Makefile, the flags and the compiler).
+    if [ -d "$LAB_ROOT/build/tools" ]; then
+        mkdir -p "$root/build"
+        cp -r "$LAB_ROOT/build/tools" "$root/build/"
+    fi
+    export LAB_BUILD_CACHE=$LAB_ROOT/build/cache
     for arg in "$@"; do
         case $arg in
         --git)

@@ -68,10 +68,7 @@ lab_teardown() {
         kill -KILL -- "-$pgid" 2>/dev/null
     done
     lab_kill_sandbox || left+=" (sandbox)"
-    lab_sweep_sandbox_files
-    # A program that flooded its output filled these files; the transcript
-    # is printed already, so free the disk now, not at the end of the run.
-    find "$LAB_TMP" -maxdepth 1 -type f -size +1M -delete 2>/dev/null
+    lab_sweep_files
     for pgid in "${LAB_PGIDS[@]}"; do
         if ! lab_wait_gone "$pgid"; then
             left+=" $pgid"
@@ -88,18 +85,32 @@ lab_teardown() {
 # Build LAB_SANDBOX, the command prefix that runs a student program with
 # its own limits, at a lower priority than the grader, unable to gain
 # privileges (no setuid), marked with LAB_SANDBOX_TAG and, when we are
-# root, as an unprivileged sandbox uid (RLIMIT_NPROC binds only non-root).
+# root, as an unprivileged sandbox uid (RLIMIT_NPROC binds only non-root):
+# build/tools/sandbox-exec (tests/harness/sandbox-exec.c), in one exec.
 lab_build_sandbox() {
-    local nproc=${LAB_LIMIT_NPROC:-256}
+    local nproc=${LAB_LIMIT_NPROC:-256} f
+    if [ ! -x "$LAB_SANDBOX_EXEC" ]; then
+        echo "lab_setup: no ${LAB_SANDBOX_EXEC#"$LAB_ROOT"/}: run 'make' first" >&2
+        return 1
+    fi
     if [ -z "${LAB_SANDBOX_UID:-}" ]; then
         # RLIMIT_NPROC counts every task of the user, so leave headroom.
         nproc=$(($(ps -L -U "$EUID" --no-headers | wc -l) + nproc))
     elif ! lab_sandbox_uid_ok "$LAB_SANDBOX_UID"; then
         return 1
     fi
+    LAB_SANDBOX=("$LAB_SANDBOX_EXEC")
+    if [ -n "${LAB_SANDBOX_CGROUPS:-}" ] && [ "$EUID" -eq 0 ]; then
+        # grade.py made control groups for this sandbox (a CPU cap, a task
+        # cap): joined as root, before the limits and the uid drop, so a
+        # runaway program cannot take more than its share of the machine.
+        for f in $LAB_SANDBOX_CGROUPS; do
+            LAB_SANDBOX+=("--cgroup=$f")
+        done
+    fi
     # CPU: SIGXCPU (which the transcript names) at the soft limit,
     # SIGKILL a second later if it is ignored.
-    LAB_SANDBOX=(prlimit "--nproc=$nproc"
+    LAB_SANDBOX+=("--nproc=$nproc"
         "--cpu=${LAB_LIMIT_CPU:-20}:$((${LAB_LIMIT_CPU:-20} + 1))"
         "--fsize=${LAB_LIMIT_FSIZE:-67108864}"
         "--nofile=${LAB_LIMIT_NOFILE:-1024}" --core=0)
@@ -107,33 +118,22 @@ lab_build_sandbox() {
     if [ "${SANITIZE:-}" != 1 ]; then
         LAB_SANDBOX+=("--as=${LAB_LIMIT_AS:-1073741824}")
     fi
-    LAB_SANDBOX+=(nice -n "${LAB_NICE:-10}" setpriv --no-new-privs)
+    LAB_SANDBOX+=("--nice=${LAB_NICE:-10}")
     if [ -n "${LAB_SANDBOX_UID:-}" ]; then
-        LAB_SANDBOX+=("--reuid=$LAB_SANDBOX_UID" "--regid=$LAB_SANDBOX_UID"
-            --clear-groups)
+        LAB_SANDBOX+=("--uid=$LAB_SANDBOX_UID")
     fi
-    LAB_SANDBOX+=(env "LAB_SANDBOX_TAG=${LAB_SANDBOX_TAG:-socklab-$$}")
-    if [ -n "${LAB_SANDBOX_CGROUPS:-}" ] && [ "$EUID" -eq 0 ]; then
-        # grade.py made control groups for this sandbox (a CPU cap, a task
-        # cap): join them as root, before the limits and the uid drop, so
-        # a runaway program cannot take more than its share of the machine.
-        LAB_SANDBOX=(sh -c 'for f in $LAB_SANDBOX_CGROUPS; do echo $$ 2>/dev/null >"$f"; done; exec "$@"'
-            sh "${LAB_SANDBOX[@]}")
-    fi
+    LAB_SANDBOX+=("--env=LAB_SANDBOX_TAG=${LAB_SANDBOX_TAG:-socklab-$$}")
     if [ "${SANITIZE:-}" = 1 ]; then
         # A memory error ends the program with its report on stderr, which
         # the transcript shows. Leak checks are off unless asked for.
-        LAB_SANDBOX+=("ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:color=never:${ASAN_OPTIONS:-}"
-            "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:color=never:${UBSAN_OPTIONS:-}")
+        LAB_SANDBOX+=("--env=ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:color=never:${ASAN_OPTIONS:-}"
+            "--env=UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:color=never:${UBSAN_OPTIONS:-}")
     fi
-    # Only stdin, stdout and stderr reach the program: Bats keeps fds of its
-    # own open (3, 4, 10, 251, ...), and a student who counts the entries of
-    # /proc/PID/fd should find only what their program opened.
-    # (No redirection on the loop: bash would park fd 2 on a high fd the
-    # loop then closes.)
-    LAB_SANDBOX+=(bash -c 'for fd in /proc/$$/fd/*; do fd=${fd##*/}
-        [ "$fd" -gt 2 ] && [ -e "/proc/$$/fd/$fd" ] && eval "exec $fd>&-"
-        done; exec "$@"' lab-exec)
+    # Only stdin, stdout and stderr reach the program (sandbox-exec closes
+    # the rest): Bats keeps fds of its own open (3, 4, 10, 251, ...), and a
+    # student who counts the entries of /proc/PID/fd should find only what
+    # their program opened.
+    LAB_SANDBOX+=(--)
     return 0
 }
 
@@ -161,6 +161,8 @@ lab_sandbox_pids() {
 # takes it out of its group, not out of its uid), until none is left.
 lab_kill_sandbox() {
     local live first='' secs=3
+    # The usual case, told without a scan of every process (ps).
+    lab_sandbox_cgroups_empty && return 0
     # Not root: no uid to kill at once, the tagged ones are found one scan
     # at a time, on a machine a fork bomb may be slowing down.
     [ -n "${LAB_SANDBOX_UID:-}" ] || secs=10
@@ -177,8 +179,7 @@ lab_kill_sandbox() {
         if [ -n "${LAB_SANDBOX_UID:-}" ] && lab_sandbox_uid_ok "$LAB_SANDBOX_UID"; then
             # kill(-1) run as the uid: all of its processes at once, so a
             # fork bomb cannot fork faster than it is killed.
-            setpriv "--reuid=$LAB_SANDBOX_UID" "--regid=$LAB_SANDBOX_UID" \
-                --clear-groups kill -KILL -1 2>/dev/null
+            "$LAB_SANDBOX_EXEC" "--uid=$LAB_SANDBOX_UID" --kill-all 2>/dev/null
         else
             # Stopped first, so they cannot fork while their siblings die.
             kill -STOP $live 2>/dev/null
@@ -190,14 +191,35 @@ lab_kill_sandbox() {
     return 1
 }
 
-# Remove the files the sandbox uid left in the world-writable folders.
-lab_sweep_sandbox_files() {
-    [ -n "${LAB_SANDBOX_UID:-}" ] || return 0
+# Is every control group of the sandbox empty? Under grade.py, as root,
+# every sandboxed program runs in them (sandbox-exec --cgroup), and only
+# root can move a process out: empty groups mean no program is left.
+# Returns 1 when there are none to ask.
+lab_sandbox_cgroups_empty() {
+    [ -n "${LAB_SANDBOX_CGROUPS:-}" ] && [ -n "${LAB_SANDBOX_UID:-}" ] &&
+        [ "$EUID" -eq 0 ] || return 1
+    local f pid
+    for f in $LAB_SANDBOX_CGROUPS; do
+        [ -r "$f" ] || return 1
+        pid=''
+        { read -r pid <"$f"; } 2>/dev/null
+        [ -z "$pid" ] || return 1
+    done
+    return 0
+}
+
+# Remove the files the sandbox uid left in the world-writable folders, and
+# the step's own files a program flooded (its transcript is printed
+# already: the disk comes back now, not at the end of the run). One find:
+# a process costs a step a millisecond or more.
+lab_sweep_files() {
+    local uid=${LAB_SANDBOX_UID:-}
     # The top level only: that is where a program can write (the folders
     # are sticky and world-writable), and walking all of /tmp after every
     # step costs more than the step. grade.py sweeps in depth afterwards.
-    find /tmp /var/tmp /dev/shm -xdev -mindepth 1 -maxdepth 1 \
-        -user "$LAB_SANDBOX_UID" -print -exec rm -rf {} + \
+    find ${uid:+/tmp /var/tmp /dev/shm} "$LAB_TMP" -xdev -mindepth 1 -maxdepth 1 \
+        \( -path "$LAB_TMP/*" -type f -size +1M -delete \) -o \
+        \( ! -path "$LAB_TMP/*" -user "${uid:-0}" -print -exec rm -rf {} + \) \
         >"$LAB_TMP/swept" 2>/dev/null
     [ -s "$LAB_TMP/swept" ] &&
         lab_sandbox_log "removed $(head -n 20 "$LAB_TMP/swept" | tr '\n' ' ')"
@@ -242,8 +264,10 @@ lab_alive() {
 # nothing writes to.
 lab_nap() {
     if [ -z "${LAB_TICK:-}" ]; then
-        mkfifo "$LAB_TMP/.tick" 2>/dev/null
-        exec {LAB_TICK}<>"$LAB_TMP/.tick" || { sleep "0.0$1"; return 0; }
+        # One fifo for the run's steps (nothing is ever written to it).
+        local fifo=${BATS_RUN_TMPDIR:-$LAB_TMP}/.tick
+        [ -p "$fifo" ] || mkfifo "$fifo" 2>/dev/null
+        exec {LAB_TICK}<>"$fifo" || { sleep "0.0$1"; return 0; }
     fi
     local t
     printf -v t '%d.%03d' $(($1 / 1000)) $(($1 % 1000))

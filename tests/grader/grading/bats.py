@@ -13,11 +13,12 @@ import time
 
 from .config import (
     BUILD_BOUND, OTHER_OUTPUT_LIMIT, ROOT, STEP_BOUND, STEP_OUTPUT_LIMIT,
-    TAP_LINE, remove)
+    TAP_LINE, die, remove)
 from .catalog import steps_of, test_file
 from .procs import (OWN_CHILDREN, SPAWN_LOCK, TEMP_DIRS, kill_group, run,
                     spawn)
 from .build import make_env
+from .sandbox import SANDBOX_EXEC
 
 
 NETNS = None
@@ -57,13 +58,18 @@ PEERC = os.path.join(ROOT, "build", "tools", "peerc")
 PEERD = os.path.join(ROOT, "tests", "harness", "peerd.py")
 
 
-def build_peerc():
-    """Build peerc, which runs harness peers through a peerd: a fork
-    instead of a Python start for each. Without it the tests start Python
-    for every peer, as before (slower, as strict)."""
-    run(["make", "-s", "--no-print-directory", "-C", ROOT,
-         "build/tools/peerc"], timeout=BUILD_BOUND, env=make_env())
-    return os.access(PEERC, os.X_OK)
+def build_tools():
+    """Build the tests' tools: sandbox-exec, which every student program
+    starts through (grading stops without it), and peerc, which runs
+    harness peers through a peerd: a fork instead of a Python start for
+    each (without it the tests start Python for every peer, as before)."""
+    _, out, _ = run(["make", "-s", "--no-print-directory", "-C", ROOT,
+                     "build/tools/peerc", "build/tools/sandbox-exec"],
+                    timeout=BUILD_BOUND, env=make_env())
+    if not os.access(SANDBOX_EXEC, os.X_OK):
+        die("could not build %s: %s" % (os.path.relpath(SANDBOX_EXEC, ROOT),
+                                        out.decode(errors="replace").strip()
+                                        or "make failed"))
 
 
 def with_peerd(cmd, env):

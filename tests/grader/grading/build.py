@@ -75,18 +75,21 @@ def build(lesson, src, bin_dir, slot, sanitize, programs=None,
 BUILD_CACHE = os.environ.get("LAB_BUILD_CACHE") or os.path.join(
     ROOT, "build", "cache")
 COMPILER = []
+COMPILER_LOCK = threading.Lock()
 
 
 def compiler_version():
-    """The compiler's own words on its version, asked once."""
-    if not COMPILER:
-        try:
-            _, out, _ = run([os.environ.get("CC") or "cc", "--version"],
-                            timeout=30)
-        except OSError:
-            out = b"no compiler"
-        COMPILER.append(out.decode(errors="replace").split("\n")[0])
-    return COMPILER[0]
+    """The compiler's own words on its version, asked once (a lesson's
+    programs are built at once, in threads)."""
+    with COMPILER_LOCK:
+        if not COMPILER:
+            try:
+                _, out, _ = run([os.environ.get("CC") or "cc", "--version"],
+                                timeout=30)
+            except OSError:
+                out = b"no compiler"
+            COMPILER.append(out.decode(errors="replace").split("\n")[0])
+        return COMPILER[0]
 
 
 def build_key(src, lesson, prog, sanitize):

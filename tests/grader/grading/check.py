@@ -12,7 +12,7 @@ from .catalog import (
     discover, has_test, load_weights, programs_of, select, steps_of)
 from .procs import become_subreaper
 from .sandbox import Workspace
-from .bats import RunOptions, build_peerc
+from .bats import RunOptions, build_tools
 from .lesson import grade_tree
 from .report import Reporter, colour, print_table, write_junit
 
@@ -53,7 +53,7 @@ def cmd_check(args):
                 work.copy_back(os.path.join(bin_dir, lesson),
                                os.path.join(run_bin, lesson))
     become_subreaper()
-    build_peerc()
+    build_tools()
     RunOptions.first_failure = args.first_failure
     RunOptions.only_step = args.step
     # Steps mostly wait: up to three jobs per lesson run a lesson's steps

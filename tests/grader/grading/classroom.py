@@ -18,7 +18,7 @@ from .catalog import (
     discover, has_test, load_weights, programs_of, select, steps_of)
 from .procs import become_subreaper
 from .sandbox import Sandbox, Workspace
-from .bats import RunOptions, build_peerc
+from .bats import RunOptions, build_tools
 from .lesson import grade_safely
 from .report import fmt_points, write_junit
 
@@ -132,7 +132,7 @@ def cmd_class(args):
     if work:
         build_root = work.folder("grade", build_root)
     become_subreaper()
-    build_peerc()
+    build_tools()
     if os.geteuid() != 0:
         print("grade: not root: student programs run as you, with their "
               "limits but without a sandbox uid, control group or network "

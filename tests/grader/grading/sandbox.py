@@ -19,6 +19,11 @@ from .procs import (
     ACTIVE_SLOTS, processes_of_uid, reap_orphans, run, tagged_processes)
 
 
+# Starts a program with limits, as a uid (tests/harness/sandbox-exec.c);
+# grading.bats.build_tools() builds it.
+SANDBOX_EXEC = os.path.join(ROOT, "build", "tools", "sandbox-exec")
+
+
 class Sandbox:
     """Who student programs run as: when root, one unprivileged uid per
     lesson being graded, unique across this and every other grader on the
@@ -31,9 +36,6 @@ class Sandbox:
         self.lock_dir = None
         self.cgroups = Cgroups()
         if self.root:
-            if not shutil.which("setpriv"):
-                die("setpriv (util-linux) is missing: it drops student "
-                    "programs to a sandbox uid")
             self.lock_dir = self.find_lock_dir()
             self._remove_stale_cgroups()
 
@@ -121,12 +123,11 @@ class Slot:
 
     def prefix(self, limits, nice=10):
         """Command prefix running a program with limits as this uid."""
-        cmd = ["prlimit"] + ["--%s=%s" % kv for kv in limits] + \
-              ["nice", "-n", str(nice), "setpriv", "--no-new-privs"]
+        cmd = [SANDBOX_EXEC] + ["--%s=%s" % kv for kv in limits] + \
+            ["--nice=%d" % nice]
         if self.uid is not None:
-            cmd += ["--reuid=%d" % self.uid, "--regid=%d" % self.uid,
-                    "--clear-groups"]
-        return cmd + ["env", "LAB_SANDBOX_TAG=" + self.tag]
+            cmd.append("--uid=%d" % self.uid)
+        return cmd + ["--env=LAB_SANDBOX_TAG=" + self.tag, "--"]
 
     def chown(self, path):
         if self.uid is not None:
@@ -142,9 +143,8 @@ class Slot:
                 if live:
                     # kill(-1) as the uid itself: every process of it at
                     # once, atomically, so a fork bomb cannot outrun it.
-                    run(["setpriv", "--reuid=%d" % self.uid,
-                         "--regid=%d" % self.uid, "--clear-groups",
-                         "kill", "-KILL", "-1"], timeout=5)
+                    run([SANDBOX_EXEC, "--uid=%d" % self.uid,
+                         "--kill-all"], timeout=5)
             else:
                 live = tagged_processes(self.tag)
                 for sig in (signal.SIGSTOP, signal.SIGKILL):
