@@ -16,7 +16,13 @@ import os
 import signal
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+# The harness's bytecode is kept under build/pycache, even where
+# PYTHONDONTWRITEBYTECODE is set: compiling it is most of a start.
+sys.dont_write_bytecode = False
+sys.pycache_prefix = os.path.normpath(os.path.join(HERE, "..", "..", "build",
+                                                  "pycache"))
+sys.path.insert(0, HERE)
 import peerlib  # noqa: E402
 
 
@@ -24,8 +30,9 @@ def load_peers(name=None):
     """Import the peers_*.py modules so their peers register themselves:
     every module, or with name only those whose text names it (a start
     then imports one module of the harness, not all of them)."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    paths = sorted(glob.glob(os.path.join(here, "peers_*.py")))
+    if name is not None and name in peerlib.PEERS:
+        return peerlib.PEERS     # loaded already (peerd loads them all)
+    paths = sorted(glob.glob(os.path.join(HERE, "peers_*.py")))
     if name is not None:
         quoted = ('"%s"' % name).encode()
         with_name = []

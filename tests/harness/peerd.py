@@ -23,7 +23,13 @@ import struct
 import sys
 import threading
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+# The peers' bytecode is kept under build/pycache, even where
+# PYTHONDONTWRITEBYTECODE is set: compiling them is most of a start.
+sys.dont_write_bytecode = False
+sys.pycache_prefix = os.path.normpath(os.path.join(HERE, "..", "..", "build",
+                                                  "pycache"))
+sys.path.insert(0, HERE)
 import peer  # noqa: E402
 
 
@@ -87,6 +93,7 @@ def main(argv):
     listener.bind(path)
     os.chmod(path, 0o600)
     listener.listen(64)
+    peer.load_peers()   # every peer, once: a fork only runs one
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)   # forks reap themselves
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     while True:

@@ -12,31 +12,12 @@ lab_swap16() { echo $(((($1 & 255) << 8) | ($1 >> 8))); }
 # Print a free TCP port P on 127.0.0.1 whose byte-swapped twin is free
 # too, >= 1024 and different from P: the port a missing htons() shows up on.
 lab_free_swappable_port() {
-    "$LAB_PYTHON" -S - <<'PY'
-import socket
-def free(p):
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", p))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-for _ in range(200):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
-    q = ((p & 255) << 8) | (p >> 8)
-    if q >= 1024 and q != p and free(q):
-        print(p)
-        break
-PY
+    "${PEER[@]}" free-swappable-port </dev/null
 }
 
 # Does something accept TCP connections on 127.0.0.1 port $1 (within 1 s)?
 lab_port_open() {
-    "$LAB_PYTHON" -S -c 'import socket, sys
-s = socket.socket(); s.settimeout(1)
-sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)' "$1"
+    "${PEER[@]}" port-open --port "$1" </dev/null
 }
 
 # Name the classic mistakes that server stderr file $1 (default the

@@ -231,11 +231,7 @@ free_port() {
 
 # Print $1 free loopback TCP ports, all different (held at once to pick).
 free_ports() {
-    "$LAB_PYTHON" -S -c 'import socket, sys
-held = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in held:
-    s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in held])' "$1"
+    "${PEER[@]}" free-ports --count "$1" </dev/null
 }
 
 # Start a harness server peer NAME with ARGS; sets PEER_PID, PEER_PORT and

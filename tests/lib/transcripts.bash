@@ -105,13 +105,11 @@ lab_rel() { echo "${1#"$LAB_ROOT"/}"; }
 
 # Print string $1 as a C string literal.
 lab_escape() {
-    printf '%s' "$1" | "$LAB_PYTHON" -S -c 'import sys; sys.path.insert(0, sys.argv[1]); import peerlib; print(peerlib.escape(sys.stdin.buffer.read(), 200))' "$LAB_ROOT/tests/harness"
+    printf '%s' "$1" | "${PEER[@]}" escape --limit 200
 }
 
 # Print the contents of file $1 as a C string literal (reads only what
 # it shows: the file may be a flood of 64 MiB).
 lab_escape_file() {
-    "$LAB_PYTHON" -S -c 'import os, sys; sys.path.insert(0, sys.argv[1]); import peerlib
-data = open(sys.argv[2], "rb").read(200); size = os.path.getsize(sys.argv[2])
-print(peerlib.escape(data, 200) + ("... (%d bytes in all)" % size if size > 200 else ""))' "$LAB_ROOT/tests/harness" "$1"
+    "${PEER[@]}" escape-file --file "$1" --limit 200 </dev/null
 }
