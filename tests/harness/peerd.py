@@ -30,7 +30,7 @@ sys.dont_write_bytecode = False
 sys.pycache_prefix = os.path.normpath(os.path.join(HERE, "..", "..", "build",
                                                   "pycache"))
 sys.path.insert(0, HERE)
-import peer  # noqa: E402
+peer = None   # peer.py, imported at the first request (see main)
 
 
 def receive(conn):
@@ -81,6 +81,7 @@ def run_peer(conn, argv, fds):
 
 
 def main(argv):
+    global peer
     if len(argv) != 1:
         print("usage: peerd.py SOCKET", file=sys.stderr)
         return 2
@@ -93,7 +94,6 @@ def main(argv):
     listener.bind(path)
     os.chmod(path, 0o600)
     listener.listen(64)
-    peer.load_peers()   # every peer, once: a fork only runs one
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)   # forks reap themselves
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     while True:
@@ -108,6 +108,11 @@ def main(argv):
                 os.close(fd)
             conn.close()
             continue
+        if peer is None:
+            # Here, not at start: a lesson whose steps ask for no peer
+            # pays for no import (argparse and peerlib: most of a start),
+            # and a fork finds it loaded.
+            import peer
         pid = os.fork()
         if pid == 0:
             listener.close()
