@@ -71,7 +71,14 @@ $(BUILD)/tools/%: tests/harness/%.c
 	@mkdir -p $(@D)
 	$(CC) $(LAB_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LDFLAGS)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# The header dependencies -MMD wrote: BUILD/DIR/x.d and BUILD/DIR/SUB/x.d
+# (lessons/NN-slug, solutions/NN-slug, tools, lab/cmd, ...). A wildcard,
+# not a find: make is run for every program the grader builds.
+-include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/*/*.d)
+
+# The program rules need no bash: with sh, make runs each of their lines
+# itself, without a shell process per line.
+$(BUILD)/lessons/% $(BUILD)/solutions/% $(BUILD)/tools/%: SHELL := /bin/sh
 
 # ---------------------------------------------------------------- the lab REPL
 
