@@ -2,7 +2,7 @@
  * sandbox-exec.c - run a student program in its sandbox, in one exec.
  *
  *   sandbox-exec [OPTION...] [--] PROGRAM [ARGS...]
- *   sandbox-exec --uid=N --kill-all
+ *   sandbox-exec --uid=N --kill-all | --any-left
  *
  *   --cgroup=FILE    join this control group (a cgroup.procs file; as
  *                    root, before the uid drop; a failure is ignored)
@@ -12,6 +12,8 @@
  *   --uid=N          become uid and gid N with no supplementary groups
  *   --env=NAME=VALUE set a variable of PROGRAM's environment
  *   --kill-all       as uid N, kill every process of it (kill(-1)) at once
+ *   --any-left       as uid N, exit 0 if a process of it is left (a zombie
+ *                    too), 1 if none, told without a scan of every process
  *
  * Then it sets no_new_privs (no setuid binary gives privileges back),
  * closes every fd above 2 (a student who counts /proc/PID/fd finds only
@@ -33,6 +35,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* The limits it takes, by their prlimit(1) option names. */
@@ -112,6 +115,23 @@ static void become(uid_t uid) {
         die_call("setresuid", "the sandbox uid");
 }
 
+/* Does the uid we now are have a process besides us? The kernel counts
+   each user's tasks for RLIMIT_NPROC: with the limit at 2, a fork fails
+   (EAGAIN) exactly when another task of ours exists. Returns 1 if one
+   does (or the fork failed otherwise: the caller then looks closer). */
+static int others_of_uid(void) {
+    struct rlimit rl = {.rlim_cur = 2, .rlim_max = 2};
+    if (setrlimit(RLIMIT_NPROC, &rl) == -1)
+        die_call("setrlimit", "nproc");
+    pid_t pid = fork();
+    if (pid == -1)
+        return 1;
+    if (pid == 0)
+        _exit(0);
+    waitpid(pid, NULL, 0);
+    return 0;
+}
+
 /* Close every fd above 2; returns only when done. */
 static void close_fds(void) {
     if (close_range(3, ~0U, 0) == 0)
@@ -123,7 +143,7 @@ static void close_fds(void) {
 
 int main(int argc, char **argv) {
     long long uid = -1;
-    int kill_all = 0, i;
+    int kill_all = 0, any_left = 0, i;
     for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
         const char *opt = argv[i] + 2, *eq = strchr(opt, '=');
         unsigned long long n;
@@ -132,6 +152,8 @@ int main(int argc, char **argv) {
             break;
         } else if (strcmp(opt, "kill-all") == 0) {
             kill_all = 1;
+        } else if (strcmp(opt, "any-left") == 0) {
+            any_left = 1;
         } else if (!eq) {
             fprintf(stderr, "sandbox-exec: unknown option %s\n", argv[i]);
             return 125;
@@ -159,13 +181,15 @@ int main(int argc, char **argv) {
         die_call("prctl", "PR_SET_NO_NEW_PRIVS");
     if (uid >= 0)
         become((uid_t)uid);
-    if (kill_all) {
-        if (uid < 0)
-            die("--kill-all needs --uid");
-        /* kill(-1) as the uid: all of its processes at once, atomically,
-           so a fork bomb cannot fork faster than it is killed. */
+    if (kill_all && uid >= 0) {
+        /* kill(-1) as the uid reaches every process of it at once (and no
+           other): a fork bomb cannot fork faster than it is killed. */
         return kill(-1, SIGKILL) == -1 && errno != ESRCH ? 1 : 0;
     }
+    if (any_left && uid >= 0)
+        return others_of_uid() ? 0 : 1;
+    if (kill_all || any_left)
+        die("--kill-all and --any-left need --uid");
     if (i >= argc)
         die("no program to run");
     close_fds();

@@ -18,6 +18,10 @@ lab_setup() {
     # Marks the student programs of this run in their environment: how a
     # non-root teardown finds the ones that left their process group.
     LAB_SANDBOX_TAG=${LAB_RUN_TAG:-socklab-$$-$RANDOM}
+    if [ ! -x "$LAB_SANDBOX_EXEC" ]; then
+        echo "lab_setup: no ${LAB_SANDBOX_EXEC#"$LAB_ROOT"/}: run 'make' first" >&2
+        return 1
+    fi
     if [ "${LAB_SANDBOX_UID:-}" = off ]; then
         # grade.py says the uid could not reach the programs (a checkout
         # under /root): they run as we do, with their limits.
@@ -44,7 +48,7 @@ lab_pick_sandbox_uid() {
         uid=$((base + (start + i) % 4000))
         getent passwd "$uid" >/dev/null && continue
         exec 219<>"$dir/$uid.lock" || continue
-        if flock -n 219 && ! pgrep -U "$uid" >/dev/null; then
+        if flock -n 219 && ! lab_uid_has_processes "$uid"; then
             LAB_SANDBOX_UID=$uid
             return 0
         fi
@@ -89,10 +93,6 @@ lab_teardown() {
 # build/tools/sandbox-exec (tests/harness/sandbox-exec.c), in one exec.
 lab_build_sandbox() {
     local nproc=${LAB_LIMIT_NPROC:-256} f
-    if [ ! -x "$LAB_SANDBOX_EXEC" ]; then
-        echo "lab_setup: no ${LAB_SANDBOX_EXEC#"$LAB_ROOT"/}: run 'make' first" >&2
-        return 1
-    fi
     if [ -z "${LAB_SANDBOX_UID:-}" ]; then
         # RLIMIT_NPROC counts every task of the user, so leave headroom.
         nproc=$(($(ps -L -U "$EUID" --no-headers | wc -l) + nproc))
@@ -138,9 +138,10 @@ lab_build_sandbox() {
 }
 
 # Refuse a sandbox uid that is not one: teardown kills every process of it.
+# (LAB_SANDBOX_UID_FREE names the uid grade.py found no account of.)
 lab_sandbox_uid_ok() {
     if ! [[ $1 =~ ^[0-9]+$ ]] || [ "$1" -lt 1000 ] || [ "$1" -eq "$EUID" ] ||
-        getent passwd "$1" >/dev/null; then
+        { [ "${LAB_SANDBOX_UID_FREE:-}" != "$1" ] && getent passwd "$1" >/dev/null; }; then
         echo "lab_setup: LAB_SANDBOX_UID=$1 is not a free uid (>= 1000, no account)" >&2
         return 1
     fi
@@ -163,6 +164,9 @@ lab_kill_sandbox() {
     local live first='' secs=3
     # The usual case, told without a scan of every process (ps).
     lab_sandbox_cgroups_empty && return 0
+    if [ -n "${LAB_SANDBOX_UID:-}" ] && ! lab_uid_has_processes "$LAB_SANDBOX_UID"; then
+        return 0
+    fi
     # Not root: no uid to kill at once, the tagged ones are found one scan
     # at a time, on a machine a fork bomb may be slowing down.
     [ -n "${LAB_SANDBOX_UID:-}" ] || secs=10
@@ -206,6 +210,13 @@ lab_sandbox_cgroups_empty() {
         [ -z "$pid" ] || return 1
     done
     return 0
+}
+
+# Has uid $1 any process (a zombie too)? sandbox-exec asks the kernel's
+# count of the uid's tasks, where ps or pgrep read every process.
+lab_uid_has_processes() {
+    "$LAB_SANDBOX_EXEC" "--uid=$1" --any-left
+    [ $? -ne 1 ] # 0: some; 1: none; anything else: say some (look closer)
 }
 
 # Remove the files the sandbox uid left in the world-writable folders, and
