@@ -16,6 +16,7 @@ Standard library only. Exit: 0 on SIGTERM, 2 on bad usage.
 """
 
 import array
+import gc
 import os
 import signal
 import socket
@@ -113,6 +114,9 @@ def main(argv):
             # pays for no import (argparse and peerlib: most of a start),
             # and a fork finds it loaded.
             import peer
+            # What is loaded now stays: the collector of a fork never
+            # walks it (each walk writes to its pages, copying them).
+            gc.freeze()
         pid = os.fork()
         if pid == 0:
             listener.close()
