@@ -30,8 +30,6 @@ def load_peers(name=None):
     """Import the peers_*.py modules so their peers register themselves:
     every module, or with name only those whose text names it (a start
     then imports one module of the harness, not all of them)."""
-    if name is not None and name in peerlib.PEERS:
-        return peerlib.PEERS     # loaded already (peerd loads them all)
     paths = sorted(glob.glob(os.path.join(HERE, "peers_*.py")))
     if name is not None:
         quoted = ('"%s"' % name).encode()

@@ -24,14 +24,10 @@ import struct
 import sys
 import threading
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-# The peers' bytecode is kept under build/pycache, even where
-# PYTHONDONTWRITEBYTECODE is set: compiling them is most of a start.
-sys.dont_write_bytecode = False
-sys.pycache_prefix = os.path.normpath(os.path.join(HERE, "..", "..", "build",
-                                                  "pycache"))
-sys.path.insert(0, HERE)
-peer = None   # peer.py, imported at the first request (see main)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# peer.py, imported at the first request (see main); it keeps the
+# harness's bytecode in build/pycache.
+peer = None
 
 
 def receive(conn):
